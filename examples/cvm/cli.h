@@ -1,0 +1,64 @@
+/* Shared pieces of the cvm command-line tool: argument scanning, output
+ * files written atomically, and number formatting. */
+#ifndef CVM_CLI_H
+#define CVM_CLI_H
+
+#include <stdio.h>
+
+#include "cvm.h"
+
+/* Exit statuses: 0 success, 1 internal failure, 2 bad input or usage. */
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_BAD = 2 };
+
+/* Print "cvm: " + message + newline to stderr and return CLI_BAD. */
+int cli_error(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+/* Walks argv: options "--name VALUE" or "--name=VALUE" and flags "--name". */
+typedef struct cli_args {
+    int argc;
+    char **argv;
+    int i;
+    const char *value; /* of the option just matched */
+    const char *inline_value;
+} cli_args;
+
+void cli_args_init(cli_args *a, int argc, char **argv, int first);
+/* Next argument; NULL at the end. Sets a->inline_value for "--x=v". */
+const char *cli_args_next(cli_args *a);
+/* Whether `arg` is option `name` taking a value; fetches it into a->value.
+ * A missing value is reported and *bad set. */
+int cli_opt(cli_args *a, const char *arg, const char *name, int *bad);
+/* Whether `arg` is flag `name`. */
+int cli_flag(const char *arg, const char *name);
+
+/* Parse helpers: 0 on success, else an error has been printed. */
+int cli_parse_u64(const char *opt, const char *s, unsigned long long *out);
+int cli_parse_doubles(const char *opt, const char *s, double *out, int n);
+int cli_parse_date(const char *opt, const char *s, int64_t *out);
+
+/* An output that becomes visible only when complete: stdout, or a temporary
+ * file beside the target renamed into place by cli_out_close(ok = 1). */
+typedef struct cli_out {
+    FILE *f;
+    char *path;
+    char *tmp;
+} cli_out;
+
+int cli_out_open(cli_out *o, const char *path);
+/* Finish: on ok, flush and rename; otherwise remove the temporary file.
+ * Returns CLI_OK or (after printing why) CLI_FAIL. */
+int cli_out_close(cli_out *o, int ok);
+
+/* Shortest "%.{15,16,17}g" text that reads back as exactly `v`. */
+void cli_fmt_double(char *buf, size_t n, double v);
+/* Write `s` (n bytes) as a CSV field, quoting when needed. */
+void cli_write_field(FILE *f, const char *s, size_t n);
+
+int cmd_simulate(int argc, char **argv);
+int cmd_summary(int argc, char **argv);
+
+#endif

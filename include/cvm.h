@@ -1,0 +1,10 @@
+/* libcvm — customer value maximization. Include this one header. */
+#ifndef CVM_H
+#define CVM_H
+
+#include "cvm/common.h"
+#include "cvm/version.h"
+#include "cvm/customers.h"
+#include "cvm/clv.h"
+
+#endif

@@ -1,0 +1,161 @@
+/* cvm_customers: lifecycle, options and look-ups. */
+#include "customers/customers_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define OPTIONS_V1_SIZE sizeof(cvm_customers_options)
+#define CSV_OPTIONS_V1_SIZE sizeof(cvm_csv_options)
+#define SUMMARY_OPTIONS_V1_SIZE sizeof(cvm_summary_options)
+
+cvm_status cvm_customers_options_init(cvm_customers_options *opts, size_t size)
+{
+    const cvm_customers_options def = CVM_CUSTOMERS_OPTIONS_INIT;
+    if (opts == NULL || size != sizeof def) {
+        return opts == NULL ? CVM_E_INVALID : CVM_E_ABI;
+    }
+    *opts = def;
+    return CVM_OK;
+}
+
+cvm_status cvm_csv_options_init(cvm_csv_options *opts, size_t size)
+{
+    const cvm_csv_options def = CVM_CSV_OPTIONS_INIT;
+    if (opts == NULL || size != sizeof def) {
+        return opts == NULL ? CVM_E_INVALID : CVM_E_ABI;
+    }
+    *opts = def;
+    return CVM_OK;
+}
+
+cvm_status cvm_summary_options_init(cvm_summary_options *opts, size_t size)
+{
+    const cvm_summary_options def = CVM_SUMMARY_OPTIONS_INIT;
+    if (opts == NULL || size != sizeof def) {
+        return opts == NULL ? CVM_E_INVALID : CVM_E_ABI;
+    }
+    *opts = def;
+    return CVM_OK;
+}
+
+cvm_status cvm__cerr(cvm_customers *c, cvm_status status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    cvm__verrf(c->errmsg, sizeof c->errmsg, status, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+static int32_t period_of(const cvm_customers_options *o, int64_t t)
+{
+    int64_t p = cvm__floor_div(t - o->period_origin, o->period_seconds);
+    return p > INT32_MAX - 1 ? INT32_MAX - 1 : p < INT32_MIN + 1 ? INT32_MIN + 1 : (int32_t)p;
+}
+
+cvm_status cvm__customers_create(cvm_customers **out, const cvm_allocator *a,
+                                 const cvm_customers_options *o)
+{
+    cvm_customers *c = cvm__calloc(a, 1, sizeof *c);
+    if (c == NULL) {
+        return CVM_E_NOMEM;
+    }
+    c->alloc = *a;
+    c->opts = *o;
+    c->opts.allocator = NULL; /* the copy in c->alloc is what counts */
+    c->cal_period = o->calibration_end == CVM_TIME_NONE ? INT32_MAX
+                                                        : period_of(o, o->calibration_end);
+    c->max_period = INT32_MIN;
+    *out = c;
+    return CVM_OK;
+}
+
+static int options_valid(const cvm_customers_options *o)
+{
+    /* Origins and calibration ends far outside the representable periods
+     * would make every period computation overflow. */
+    const int64_t lim = INT64_C(1) << 60;
+    return o->period_seconds >= 1 && o->period_origin > -lim && o->period_origin < lim &&
+           (o->calibration_end == CVM_TIME_NONE ||
+            (o->calibration_end > -lim && o->calibration_end < lim));
+}
+
+cvm_status cvm_customers_new(cvm_customers **out, const cvm_customers_options *opts)
+{
+    cvm_customers_options o = CVM_CUSTOMERS_OPTIONS_INIT;
+    cvm_allocator a;
+    cvm_status st;
+    if (out == NULL) {
+        return CVM_E_INVALID;
+    }
+    *out = NULL;
+    st = cvm__options_copy(&o, sizeof o, opts, OPTIONS_V1_SIZE);
+    if (st != CVM_OK) {
+        return st;
+    }
+    if (!options_valid(&o) || cvm__allocator_copy(&a, o.allocator) != CVM_OK) {
+        return CVM_E_INVALID;
+    }
+    return cvm__customers_create(out, &a, &o);
+}
+
+void cvm_customers_free(cvm_customers *c)
+{
+    cvm__event **blocks;
+    size_t i;
+    if (c == NULL) {
+        return;
+    }
+    blocks = c->blocks.data;
+    for (i = 0; i < c->blocks.len; i++) {
+        cvm__free(&c->alloc, blocks[i]);
+    }
+    cvm__vec_free(&c->blocks, &c->alloc);
+    cvm__vec_free(&c->custs, &c->alloc);
+    cvm__vec_free(&c->scratch, &c->alloc);
+    cvm__idtable_free(&c->ids, &c->alloc);
+    cvm__free(&c->alloc, c);
+}
+
+const char *cvm_customers_errmsg(const cvm_customers *c)
+{
+    return c ? c->errmsg : "no handle";
+}
+
+size_t cvm_customers_count(const cvm_customers *c)
+{
+    return c ? cvm__idtable_count(&c->ids) : 0;
+}
+
+size_t cvm_customers_transactions(const cvm_customers *c)
+{
+    return c ? c->nevents : 0;
+}
+
+cvm_status cvm_customers_find(const cvm_customers *c, const void *id, size_t id_len,
+                              size_t *index)
+{
+    size_t i;
+    if (c == NULL || index == NULL || (id == NULL && id_len > 0)) {
+        return CVM_E_INVALID;
+    }
+    i = cvm__idtable_find(&c->ids, id, id_len, cvm__hash_bytes(id, id_len));
+    if (i == SIZE_MAX) {
+        return CVM_E_NOT_FOUND;
+    }
+    *index = i;
+    return CVM_OK;
+}
+
+cvm_status cvm_customers_id(const cvm_customers *c, size_t index, const char **id,
+                            size_t *id_len)
+{
+    if (c == NULL || id == NULL || id_len == NULL) {
+        return CVM_E_INVALID;
+    }
+    if (index >= cvm__idtable_count(&c->ids)) {
+        return CVM_E_NOT_FOUND;
+    }
+    *id = cvm__idtable_get(&c->ids, index, id_len);
+    return CVM_OK;
+}
