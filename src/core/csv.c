@@ -188,10 +188,11 @@ static int cvm__push_unescaped(cvm__csv *r, cvm__rec *c, const char *s, const ch
     q = r->scratch + c->slen;
     while (s < e) {
         const char *quote = memchr(s, '"', (size_t)(e - s));
-        size_t k = (size_t)(quote - s) + 1; /* through the kept quote */
+        /* Through the kept quote of a pair, or to the end. */
+        size_t k = quote ? (size_t)(quote - s) + 1 : (size_t)(e - s);
         memcpy(q, s, k);
         q += k;
-        s += k + 1;
+        s += quote ? k + 1 : k;
     }
     c->slen += len;
     return CVM__NEXT;
@@ -209,12 +210,17 @@ static int cvm__after_quote(cvm__csv *r, cvm__rec *c, const char *a)
         c->p = a + 1;
         return CVM__NEXT;
     }
-    if (*a == '\r' && a + 1 == end && !c->eof) {
-        return CVM__MORE;
+    if (*a == '\r') {
+        if (a + 1 == end) {
+            c->p = end; /* a CR ending the input ends the line */
+            return c->eof ? CVM__DONE : CVM__MORE;
+        }
+        if (a[1] == '\n') {
+            a++;
+        }
     }
-    if (*a == '\n' || (*a == '\r' && (a + 1 == end || a[1] == '\n'))) {
-        c->p = a + (*a == '\r' ? 2 : 1);
-        c->p = c->p > end ? end : c->p;
+    if (*a == '\n') {
+        c->p = a + 1;
         c->line++;
         return CVM__DONE;
     }
@@ -304,8 +310,11 @@ static int cvm__record_ws(cvm__csv *r, cvm__rec *c)
             if (p == end && !c->eof) {
                 return CVM__MORE;
             }
-            c->line += p < end;
-            c->p = p + (p < end);
+            if (p < end) {
+                p++;
+                c->line++;
+            }
+            c->p = p;
             return CVM__DONE;
         }
         if (*p == '\0') {
@@ -351,14 +360,17 @@ static cvm_status cvm__refill(cvm__csv *r)
         r->end = keep;
     }
     if (r->end == r->cap) {
-        size_t cap = r->cap;
-        /* The parser fails a full window of CVM__CSV_BUF_MAX bytes first. */
-        if (!cvm__grow(r, (void **)&r->buf, &cap, CVM__CSV_BUF_MAX, 1)) {
+        /* One record fills the window. The parser has already failed a
+         * window of CVM__CSV_BUF_MAX bytes, so this stays below it. */
+        size_t cap = r->cap * 2 < CVM__CSV_BUF_MAX ? r->cap * 2 : CVM__CSV_BUF_MAX;
+        char *p = cvm__realloc(&r->alloc, r->buf, cap);
+        if (p == NULL) {
             cvm__nomem(r);
             return r->failed;
         }
-        r->cap = cap < CVM__CSV_BUF_MAX ? cap : CVM__CSV_BUF_MAX;
-        r->data = r->buf;
+        r->buf = p;
+        r->cap = cap;
+        r->data = p;
     }
     want = r->cap - r->end;
     want = want < CVM__CSV_CHUNK ? want : CVM__CSV_CHUNK;
@@ -422,6 +434,7 @@ cvm_status cvm__csv_next(cvm__csv *r, const cvm__csv_field **fields, size_t *nfi
     *nfields = 0;
     while (r->failed == CVM_OK) {
         int rc = CVM__MORE;
+        uint64_t line = r->line;
         if (r->pos == r->end && r->eof) {
             return CVM_OK;
         }
@@ -437,7 +450,8 @@ cvm_status cvm__csv_next(cvm__csv *r, const cvm__csv_field **fields, size_t *nfi
                 if (c.slen > 0) {
                     cvm__fix_scratch(r, c.n);
                 }
-                r->rec_line = (uint64_t)(c.start - r->data) == r->pos ? r->line : r->rec_line;
+                r->rec_line = line;
+                *fields = r->fields;
                 *nfields = c.n;
                 return CVM_OK;
             }
@@ -450,7 +464,6 @@ static cvm_status cvm__csv_new(cvm__csv **out, const cvm_allocator *a, const cha
                                char delimiter, int whitespace, char *err, size_t errlen)
 {
     cvm__csv *r;
-    int i;
     if (!whitespace && (delimiter == '"' || delimiter == '\n' || delimiter == '\r' ||
                         delimiter == '\0')) {
         return cvm__errf(err, errlen, CVM_E_INVALID, "%s: invalid CSV delimiter", name);
@@ -477,7 +490,6 @@ static cvm_status cvm__csv_new(cvm__csv **out, const cvm_allocator *a, const cha
         r->cls['"'] = CVM__C_QUOTE;
         r->cls[(unsigned char)delimiter] = CVM__C_DELIM;
     }
-    (void)i;
     *out = r;
     return CVM_OK;
 }

@@ -13,7 +13,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const unsigned char snap_magic[8] = {'C', 'V', 'M', 'S', 'N', 'A', 'P', '\0'};
@@ -364,28 +366,28 @@ struct cvm__snap_reader {
     size_t nsections;
 };
 
-/* Reads until end of file instead of trusting a size from ftell, so a file
- * that changes length while being read is still handled safely. The size
- * (when known) only avoids regrowing. */
+/* Reads until end of file instead of trusting the size from fstat, so a
+ * file that changes length while being read is still handled safely; the
+ * size only avoids regrowing. Only regular files have a meaningful size
+ * (ftell on a directory can report LONG_MAX). */
 static cvm_status read_all(FILE *f, const cvm_allocator *a, unsigned char **out, size_t *size)
 {
-    long hint = 0;
-    size_t cap, len = 0, got;
+    struct stat st;
+    size_t cap = 4096, len = 0, got;
     unsigned char *buf, *nb;
-    if (fseek(f, 0, SEEK_END) == 0) {
-        hint = ftell(f);
+    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+        (uintmax_t)st.st_size < SIZE_MAX / 2) {
+        cap = (size_t)st.st_size + 1; /* + 1 to see end of file without regrowing */
     }
-    if (fseek(f, 0, SEEK_SET) != 0 || hint < 0) {
-        hint = 0;
-    }
-    cap = (uint64_t)hint < SIZE_MAX / 2 ? (size_t)hint + 1 : SIZE_MAX / 2;
-    if (!(buf = cvm__alloc(a, cap))) {
+    buf = cvm__alloc(a, cap);
+    if (!buf) {
         return CVM_E_NOMEM;
     }
     while ((got = fread(buf + len, 1, cap - len, f)) > 0) {
         len += got;
         if (len == cap) {
-            if (cap > SIZE_MAX / 2 || !(nb = cvm__realloc(a, buf, cap * 2))) {
+            nb = cap <= SIZE_MAX / 2 ? cvm__realloc(a, buf, cap * 2) : NULL;
+            if (!nb) {
                 cvm__free(a, buf);
                 return CVM_E_NOMEM;
             }
