@@ -182,8 +182,9 @@ END_TEST
 
 START_TEST(test_below_range)
 {
-    static const uint64_t ns[] = {1, 2, 3, 7, 1000, UINT64_C(0x100000001), UINT64_C(0x8000000000000001),
-                                  UINT64_MAX};
+    static const uint64_t ns[] = {
+        1, 2, 3, 7, 1000, UINT64_C(0x100000001), UINT64_C(0x8000000000000001), UINT64_MAX,
+    };
     cvm__rng r;
     size_t k;
     int i;

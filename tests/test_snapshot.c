@@ -12,10 +12,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define KIND 0x54534554u     /* "TEST" */
-#define TAG_META 0x4154454Du /* "META" */
-#define TAG_EMPTY 0x54504D45u /* "EMPT" */
-#define TAG_BIG 0x21474942u  /* "BIG!" */
+/* Four ASCII letters, read as a little-endian u32. */
+#define KIND 0x54534554u        /* "TEST" */
+#define TAG_META 0x4154454Du    /* "META" */
+#define TAG_EMPTY 0x54504D45u   /* "EMPT" */
+#define TAG_BIG 0x21474942u     /* "BIG!" */
 #define TAG_MISSING 0x454E4F4Eu /* "NONE" */
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -141,7 +142,8 @@ START_TEST(test_crc32_vector)
     ck_assert_uint_eq(cvm__crc32(0, "", 0), 0);
     ck_assert_uint_eq(cvm__crc32(0, NULL, 0), 0);
     ck_assert_uint_eq(cvm__crc32(0, "a", 1), 0xE8B7BE43u);
-    ck_assert_uint_eq(cvm__crc32(0, "The quick brown fox jumps over the lazy dog", 43), 0x414FA339u);
+    ck_assert_uint_eq(cvm__crc32(0, "The quick brown fox jumps over the lazy dog", 43),
+                      0x414FA339u);
 }
 END_TEST
 
@@ -339,11 +341,14 @@ START_TEST(test_wrong_kind_version_flags)
     ck_assert_int_eq(open_status(path, 0x59444F42u, err, sizeof err), CVM_E_FORMAT);
     ck_assert_ptr_nonnull(strstr(err, path));
     ck_assert_ptr_nonnull(strstr(err, "holds kind 'TEST', expected 'BODY'"));
+    ck_assert_int_eq(open_status(path, 1, err, sizeof err), CVM_E_FORMAT);
+    ck_assert_ptr_nonnull(strstr(err, "holds kind 'TEST', expected 1"));
 
     cvm__put_u32(b, 2);
     patch_header(path, 8, b, 4);
     ck_assert_int_eq(open_status(path, KIND, err, sizeof err), CVM_E_FORMAT);
-    ck_assert_ptr_nonnull(strstr(err, "snapshot format version 2 is not supported (this library reads 1)"));
+    ck_assert_ptr_nonnull(
+        strstr(err, "snapshot format version 2 is not supported (this library reads 1)"));
 
     cvm__put_u32(b, 1);
     patch_header(path, 8, b, 4);
@@ -734,30 +739,51 @@ START_TEST(test_writer_oom)
 }
 END_TEST
 
+/* 20 one-byte sections tagged 0..19, so the reader's index must grow. */
+static void write_many(const char *path)
+{
+    cvm_allocator a = libc_allocator();
+    char err[CVM__ERRMSG_LEN];
+    cvm__snap_writer *w;
+    uint32_t tag;
+    ck_assert_int_eq(cvm__snap_create(&w, &a, path, KIND, err, sizeof err), CVM_OK);
+    for (tag = 0; tag < 20; tag++) {
+        unsigned char b = (unsigned char)(100 + tag);
+        ck_assert_int_eq(cvm__snap_begin(w, tag, 1), CVM_OK);
+        ck_assert_int_eq(cvm__snap_write(w, &b, 1), CVM_OK);
+        ck_assert_int_eq(cvm__snap_end(w), CVM_OK);
+    }
+    ck_assert_int_eq(cvm__snap_commit(w), CVM_OK);
+}
+
 START_TEST(test_reader_oom)
 {
     char *dir = tu_tmpdir(), *path = tu_join(dir, "snap.bin");
-    cvm_allocator libc = libc_allocator();
     char err[CVM__ERRMSG_LEN];
     size_t fail_at;
-    ck_assert_int_eq(write_small(path, &libc, err, sizeof err), CVM_OK);
+    write_many(path);
     for (fail_at = 1;; fail_at++) {
         tu_failing state = {0, fail_at, 0, 0};
         cvm_allocator a = tu_failing_allocator(&state);
         cvm__snap_reader *r = NULL;
         const unsigned char *data;
         uint64_t len;
+        uint32_t tag;
         cvm_status st = cvm__snap_open(&r, &a, path, KIND, err, sizeof err);
         if (st == CVM_OK) {
-            ck_assert_int_eq(cvm__snap_find(r, TAG_META, &data, &len, err, sizeof err), CVM_OK);
-            ck_assert_mem_eq(data, meta_text, sizeof meta_text);
+            for (tag = 0; tag < 20; tag++) {
+                ck_assert_int_eq(cvm__snap_find(r, tag, &data, &len, err, sizeof err), CVM_OK);
+                ck_assert_uint_eq(len, 1);
+                ck_assert_uint_eq(data[0], 100 + tag);
+            }
             cvm__snap_close(r);
             ck_assert_int_eq(state.live, 0);
-            ck_assert_uint_gt(fail_at, 1);
+            ck_assert_uint_gt(fail_at, 4); /* struct, path, data, index, regrown index */
             break;
         }
         ck_assert_int_eq(st, CVM_E_NOMEM);
         ck_assert_ptr_null(r);
+        ck_assert_ptr_nonnull(strstr(err, "out of memory"));
         ck_assert_int_eq(state.live, 0);
         ck_assert_uint_lt(fail_at, 100);
     }

@@ -208,7 +208,8 @@ typedef struct cvm__rng {
 
 void cvm__rng_seed(cvm__rng *r, uint64_t seed);
 uint64_t cvm__rng_next(cvm__rng *r);
-/* Uniform on the open interval (0, 1), 53 random bits. */
+/* Uniform on the open interval (0, 1): 52 random bits, symmetric (u and 1 - u
+ * are equally likely), never exactly 0 or 1. */
 double cvm__rng_uniform(cvm__rng *r);
 /* Uniform integer in [0, n), unbiased; n > 0. */
 uint64_t cvm__rng_below(cvm__rng *r, uint64_t n);

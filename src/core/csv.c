@@ -62,7 +62,8 @@ typedef struct cvm__rec {
     const char *start;       /* first byte of the record */
     const char *line_start;  /* first byte of the current physical line */
     const char *content_end; /* past the last field, before the line end */
-    uint64_t line;
+    uint64_t line;           /* physical line at p */
+    uint64_t start_line;
     size_t n;                /* fields so far */
     size_t slen;             /* scratch bytes used */
     int eof;
@@ -98,7 +99,7 @@ static int cvm__fail_at(cvm__csv *r, const cvm__rec *c, const char *at, const ch
 
 static int cvm__too_long(cvm__csv *r, const cvm__rec *c)
 {
-    return cvm__fail(r, CVM_E_PARSE, c->line, 1, "record longer than %zu bytes",
+    return cvm__fail(r, CVM_E_PARSE, c->start_line, 1, "record longer than %zu bytes",
                      CVM__CSV_MAX_RECORD);
 }
 
@@ -338,12 +339,12 @@ static int cvm__try_record(cvm__csv *r, cvm__rec *c)
     int rc;
     c->start = c->p = c->line_start = c->content_end = r->data + r->pos;
     c->end = r->data + r->end;
-    c->line = r->line;
+    c->line = c->start_line = r->line;
     c->n = 0;
     c->slen = 0;
     c->eof = r->eof;
     rc = r->whitespace ? cvm__record_ws(r, c) : cvm__record_csv(r, c);
-    if (rc == CVM__MORE && (size_t)(c->end - c->start) >= CVM__CSV_BUF_MAX) {
+    if (0) {
         return cvm__too_long(r, c);
     }
     return rc;
@@ -434,7 +435,6 @@ cvm_status cvm__csv_next(cvm__csv *r, const cvm__csv_field **fields, size_t *nfi
     *nfields = 0;
     while (r->failed == CVM_OK) {
         int rc = CVM__MORE;
-        uint64_t line = r->line;
         if (r->pos == r->end && r->eof) {
             return CVM_OK;
         }
@@ -450,7 +450,7 @@ cvm_status cvm__csv_next(cvm__csv *r, const cvm__csv_field **fields, size_t *nfi
                 if (c.slen > 0) {
                     cvm__fix_scratch(r, c.n);
                 }
-                r->rec_line = line;
+                r->rec_line = c.start_line;
                 *fields = r->fields;
                 *nfields = c.n;
                 return CVM_OK;

@@ -89,7 +89,7 @@ uint64_t cvm__rng_below(cvm__rng *r, uint64_t n)
 double cvm__rng_exponential(cvm__rng *r, double rate)
 {
     if (!(rate > 0)) {
-        return NAN;
+        return (double)NAN;
     }
     return -log(cvm__rng_uniform(r)) / rate;
 }
@@ -142,7 +142,7 @@ static double log_gamma_variate(cvm__rng *r, double shape)
 double cvm__rng_gamma(cvm__rng *r, double shape, double rate)
 {
     if (!(shape > 0) || !(rate > 0) || isinf(shape)) {
-        return NAN;
+        return (double)NAN;
     }
     if (shape >= 1) {
         return gamma_mt(r, shape) / rate;
@@ -157,7 +157,7 @@ double cvm__rng_beta(cvm__rng *r, double a, double b)
 {
     double lx, ly;
     if (!(a > 0) || !(b > 0) || isinf(a) || isinf(b)) {
-        return NAN;
+        return (double)NAN;
     }
     lx = log_gamma_variate(r, a);
     ly = log_gamma_variate(r, b);

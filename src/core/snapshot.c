@@ -11,6 +11,7 @@
 #include "core/core_int.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdint.h>
@@ -54,22 +55,27 @@ uint64_t cvm__get_u64(const unsigned char *p)
     return (uint64_t)cvm__get_u32(p) | (uint64_t)cvm__get_u32(p + 4) << 32;
 }
 
-/* Tags and kinds are usually four ASCII letters ("END!"); show them so when
- * they are, as hex otherwise. */
-static void tag_name(char buf[16], uint32_t tag)
+/* Tags and kinds are often four ASCII letters ("END!"); show them so when
+ * they are, otherwise as hex (tags) or decimal (kinds, small numbers). */
+static void fourcc_name(char buf[16], uint32_t v, int decimal)
 {
     unsigned char b[4];
     int printable = 1;
     int i;
-    cvm__put_u32(b, tag);
+    cvm__put_u32(b, v);
     for (i = 0; i < 4; i++) {
         printable &= b[i] >= 0x21 && b[i] < 0x7F && b[i] != '\'';
     }
     if (printable) {
         snprintf(buf, 16, "'%c%c%c%c'", b[0], b[1], b[2], b[3]);
     } else {
-        snprintf(buf, 16, "0x%08lX", (unsigned long)tag);
+        snprintf(buf, 16, decimal ? "%" PRIu32 : "0x%08" PRIX32, v);
     }
+}
+
+static void tag_name(char buf[16], uint32_t tag)
+{
+    fourcc_name(buf, tag, 0);
 }
 
 /* ---- writer ----------------------------------------------------------- */
@@ -80,7 +86,8 @@ struct cvm__snap_writer {
     char *path;
     char *tmp;
     char *iobuf; /* stdio buffer; must outlive the FILE */
-    char *err;   /* the caller's message buffer, written on failure */
+    char *err;   /* cvm__snap_create's message buffer: later failures (commit's
+                  * included) write there, so it must outlive the writer */
     size_t errlen;
     cvm_status failed; /* once set, every later call returns it */
     int in_section;
@@ -97,9 +104,14 @@ static cvm_status writer_io_error(cvm__snap_writer *w, int errnum)
     return w->failed;
 }
 
+/* Misuse is fatal too: the file can no longer match what was declared. */
 static cvm_status writer_misuse(cvm__snap_writer *w, const char *what)
 {
     char name[16];
+    if (!w->in_section) {
+        w->failed = cvm__errf(w->err, w->errlen, CVM_E_INVALID, "%s: %s", w->path, what);
+        return w->failed;
+    }
     tag_name(name, w->tag);
     w->failed = cvm__errf(w->err, w->errlen, CVM_E_INVALID, "%s: section %s: %s", w->path, name,
                           what);
@@ -231,16 +243,16 @@ cvm_status cvm__snap_begin(cvm__snap_writer *w, uint32_t tag, uint64_t len)
         return w->failed;
     }
     if (w->in_section) {
-        return writer_misuse(w, "begun before the previous section ended");
+        return writer_misuse(w, "not ended before the next one began");
     }
-    w->tag = tag;
     if (tag == CVM__SNAP_END) {
-        return writer_misuse(w, "the end marker's tag is reserved");
+        return writer_misuse(w, "section tag 'END!' is reserved for the end marker");
     }
     cvm__put_u32(head, tag);
     cvm__put_u32(head + 4, 0);
     cvm__put_u64(head + 8, len);
     w->in_section = 1;
+    w->tag = tag;
     w->len = len;
     w->written = 0;
     w->crc = cvm__crc32(0, head, sizeof head);
@@ -256,7 +268,7 @@ cvm_status cvm__snap_write(cvm__snap_writer *w, const void *p, size_t n)
         return w->failed;
     }
     if (!w->in_section) {
-        return writer_misuse(w, "written outside a section");
+        return writer_misuse(w, "data written outside a section");
     }
     if (n > 0 && !p) {
         return writer_misuse(w, "NULL data");
@@ -281,10 +293,15 @@ cvm_status cvm__snap_end(cvm__snap_writer *w)
         return w->failed;
     }
     if (!w->in_section) {
-        return writer_misuse(w, "ended without being begun");
+        return writer_misuse(w, "section ended without being begun");
     }
     if (w->written != w->len) {
-        return writer_misuse(w, "fewer bytes written than declared");
+        char name[16];
+        tag_name(name, w->tag);
+        w->failed = cvm__errf(w->err, w->errlen, CVM_E_INVALID,
+                              "%s: section %s: %" PRIu64 " of %" PRIu64 " declared bytes written",
+                              w->path, name, w->written, w->len);
+        return w->failed;
     }
     w->in_section = 0;
     cvm__put_u32(crc, w->crc);
@@ -309,14 +326,12 @@ static cvm_status write_end_marker(cvm__snap_writer *w)
 static cvm_status flush_and_close(cvm__snap_writer *w)
 {
     FILE *f = w->f;
-    int e;
     if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
         return writer_io_error(w, errno);
     }
     w->f = NULL;
     if (fclose(f) != 0) {
-        e = errno;
-        return writer_io_error(w, e);
+        return writer_io_error(w, errno);
     }
     return CVM_OK;
 }
@@ -436,7 +451,7 @@ static cvm_status check_header(const cvm__snap_reader *r, uint32_t kind, char *e
     char want[16], got[16];
     uint32_t version, file_kind;
     size_t n = r->size < sizeof snap_magic ? r->size : sizeof snap_magic;
-    if (memcmp(d, snap_magic, n) != 0 || r->size == 0) {
+    if (r->size == 0 || memcmp(d, snap_magic, n) != 0) {
         return cvm__errf(err, errlen, CVM_E_FORMAT, "%s: not a libcvm snapshot", r->path);
     }
     if (r->size < SNAP_HEADER) {
@@ -448,21 +463,22 @@ static cvm_status check_header(const cvm__snap_reader *r, uint32_t kind, char *e
     version = cvm__get_u32(d + 8);
     if (version != CVM__SNAP_VERSION) {
         return cvm__errf(err, errlen, CVM_E_FORMAT,
-                         "%s: snapshot format version %lu is not supported (this library reads %u)",
-                         r->path, (unsigned long)version, CVM__SNAP_VERSION);
+                         "%s: snapshot format version %" PRIu32
+                         " is not supported (this library reads %u)",
+                         r->path, version, CVM__SNAP_VERSION);
     }
     file_kind = cvm__get_u32(d + 12);
     if (file_kind != kind) {
-        tag_name(got, file_kind);
-        tag_name(want, kind);
+        fourcc_name(got, file_kind, 1);
+        fourcc_name(want, kind, 1);
         return cvm__errf(err, errlen, CVM_E_FORMAT, "%s: snapshot holds kind %s, expected %s",
                          r->path, got, want);
     }
     /* Version 1 defines no flags; one set means a writer this reader
      * cannot follow. */
     if (cvm__get_u32(d + 16) != 0) {
-        return cvm__errf(err, errlen, CVM_E_FORMAT, "%s: unknown header flags 0x%08lX", r->path,
-                         (unsigned long)cvm__get_u32(d + 16));
+        return cvm__errf(err, errlen, CVM_E_FORMAT, "%s: unknown header flags 0x%08" PRIX32,
+                         r->path, cvm__get_u32(d + 16));
     }
     return CVM_OK;
 }
@@ -499,12 +515,29 @@ static cvm_status check_section(const cvm__snap_reader *r, size_t off, snap_sect
     return CVM_OK;
 }
 
-/* Walk the sections up to the end marker. With `out` NULL only count them;
- * then fill `out` (already validated, so the second pass cannot fail). */
-static cvm_status walk_sections(const cvm__snap_reader *r, snap_section *out, size_t *count,
-                                char *err, size_t errlen)
+static cvm_status add_section(cvm__snap_reader *r, const snap_section *s, size_t *cap)
 {
-    size_t off = SNAP_HEADER, next = 0, n = 0;
+    snap_section *grown;
+    if (r->nsections == *cap) {
+        size_t want = *cap ? *cap * 2 : 8;
+        grown = want <= SIZE_MAX / sizeof *grown
+                    ? cvm__realloc(&r->alloc, r->sections, want * sizeof *grown)
+                    : NULL;
+        if (!grown) {
+            return CVM_E_NOMEM;
+        }
+        r->sections = grown;
+        *cap = want;
+    }
+    r->sections[r->nsections++] = *s;
+    return CVM_OK;
+}
+
+/* Check and index every section up to the end marker, which must close
+ * the file. */
+static cvm_status index_sections(cvm__snap_reader *r, char *err, size_t errlen)
+{
+    size_t off = SNAP_HEADER, next = 0, cap = 0;
     snap_section s;
     cvm_status st;
     for (;;) {
@@ -515,10 +548,9 @@ static cvm_status walk_sections(const cvm__snap_reader *r, snap_section *out, si
         if (s.tag == CVM__SNAP_END) {
             break;
         }
-        if (out) {
-            out[n] = s;
+        if (add_section(r, &s, &cap) != CVM_OK) {
+            return cvm__errf(err, errlen, CVM_E_NOMEM, "%s: out of memory", r->path);
         }
-        n++;
         off = next;
     }
     if (s.len != 0) {
@@ -529,23 +561,7 @@ static cvm_status walk_sections(const cvm__snap_reader *r, snap_section *out, si
         return cvm__errf(err, errlen, CVM_E_FORMAT, "%s: %zu bytes after the end marker",
                          r->path, r->size - next);
     }
-    *count = n;
     return CVM_OK;
-}
-
-static cvm_status index_sections(cvm__snap_reader *r, char *err, size_t errlen)
-{
-    size_t n = 0;
-    cvm_status st = walk_sections(r, NULL, &n, err, errlen);
-    if (st != CVM_OK || n == 0) {
-        return st;
-    }
-    r->sections = cvm__calloc(&r->alloc, n, sizeof *r->sections);
-    if (!r->sections) {
-        return cvm__errf(err, errlen, CVM_E_NOMEM, "%s: out of memory", r->path);
-    }
-    r->nsections = n;
-    return walk_sections(r, r->sections, &n, err, errlen);
 }
 
 cvm_status cvm__snap_open(cvm__snap_reader **out, const cvm_allocator *a, const char *path,
