@@ -520,6 +520,16 @@ START_TEST(chunk_boundaries)
     sb_str(&s, "\"q\"\r\nnext\n");
     ck_assert(s.p[CHUNK - 1] == '\r');
     expect_around_chunk(&s, "[q]\n");
+    /* ... and then not LF. */
+    s.len = 0;
+    sb_pad_to(&s, CHUNK - 4);
+    lines = 0;
+    for (size_t i = 0; i < CHUNK - 4; i++) {
+        lines += s.p[i] == '\n';
+    }
+    sb_str(&s, "\"q\"\rx\n");
+    snprintf(want, sizeof want, "%zu:4: text after closing quote", lines + 1);
+    expect_error_n(s.p, s.len, ',', 0, CVM_E_PARSE, want);
     /* A record ending exactly at the chunk end. */
     s.len = 0;
     sb_pad_to(&s, CHUNK - 4);

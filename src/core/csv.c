@@ -204,7 +204,7 @@ static int cvm__after_quote(cvm__csv *r, cvm__rec *c, const char *a)
 {
     const char *end = c->end;
     if (a == end) {
-        c->p = a;
+        c->p = a; /* or the first quote of a "" cut by the window */
         return c->eof ? CVM__DONE : CVM__MORE;
     }
     if (r->cls[(unsigned char)*a] & CVM__C_DELIM) {
@@ -248,8 +248,6 @@ static int cvm__quoted(cvm__csv *r, cvm__rec *c)
             c->line_start = ++q;
         } else if (*q == '\0') {
             return cvm__fail_at(r, c, q, "NUL byte");
-        } else if (q + 1 == end && !c->eof) {
-            return CVM__MORE; /* a closing quote or the first of "" */
         } else if (q + 1 < end && q[1] == '"') {
             pairs++;
             q += 2;
@@ -344,7 +342,7 @@ static int cvm__try_record(cvm__csv *r, cvm__rec *c)
     c->slen = 0;
     c->eof = r->eof;
     rc = r->whitespace ? cvm__record_ws(r, c) : cvm__record_csv(r, c);
-    if (0) {
+    if (rc == CVM__MORE && (size_t)(c->end - c->start) >= CVM__CSV_BUF_MAX) {
         return cvm__too_long(r, c);
     }
     return rc;

@@ -21,10 +21,11 @@ int64_t cvm__days_from_civil(int64_t y, unsigned m, unsigned d)
 
 void cvm__civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d)
 {
-    /* Split before shifting so that no int64 input can overflow. */
+    /* Split into eras before shifting the epoch, and without multiplying
+     * back, so that no int64 input can overflow. */
     int64_t era = cvm__floor_div(days, CVM__DAYS_PER_ERA);
-    int64_t doe = days - era * CVM__DAYS_PER_ERA + CVM__EPOCH_SHIFT;
-    int64_t yoe, doy, mp;
+    int64_t doe = days % CVM__DAYS_PER_ERA, yoe, doy, mp;
+    doe += (doe < 0 ? CVM__DAYS_PER_ERA : 0) + CVM__EPOCH_SHIFT;
     era += doe / CVM__DAYS_PER_ERA;
     doe %= CVM__DAYS_PER_ERA;
     yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;

@@ -113,6 +113,7 @@ void cvm_customers_free(cvm_customers *c)
     cvm__vec_free(&c->blocks, &c->alloc);
     cvm__vec_free(&c->custs, &c->alloc);
     cvm__vec_free(&c->scratch, &c->alloc);
+    cvm__vec_free(&c->undo, &c->alloc);
     cvm__idtable_free(&c->ids, &c->alloc);
     cvm__free(&c->alloc, c);
 }

@@ -31,6 +31,20 @@ typedef struct cvm__cust {
     double rest_amount;  /* spent in the other calibration periods */
 } cvm__cust;
 
+/* A point to roll back to: the model's size before an all-or-nothing step. */
+typedef struct cvm__mark {
+    size_t nevents;
+    size_t ncustomers;
+    size_t rows;
+    int32_t max_period;
+} cvm__mark;
+
+/* A customer's summary as it was before the current step first changed it. */
+typedef struct cvm__undo {
+    size_t index;
+    cvm__cust saved;
+} cvm__undo;
+
 struct cvm_customers {
     cvm_allocator alloc;
     cvm_customers_options opts;
@@ -42,14 +56,11 @@ struct cvm_customers {
     cvm__vec blocks;      /* cvm__event *, each CVM__EVENT_BLOCK events */
     size_t nevents;
     cvm__vec scratch;     /* per-customer work space (holdout, save) */
+    int in_step;          /* inside cvm__begin() .. cvm__commit()/cvm__rollback() */
+    cvm__mark step;       /* the model when the step began */
+    cvm__vec undo;        /* cvm__undo, for customers that existed before it */
     char errmsg[CVM__ERRMSG_LEN];
 };
-
-/* A point to roll back to: the model's size before an all-or-nothing step. */
-typedef struct cvm__mark {
-    size_t nevents;
-    size_t ncustomers;
-} cvm__mark;
 
 static inline cvm__event *cvm__event_at(const cvm_customers *c, size_t e)
 {
@@ -76,9 +87,13 @@ cvm_status cvm__record(cvm_customers *c, size_t index, int32_t period, double am
 /* Make room for `n` more events so that cvm__record cannot fail. */
 cvm_status cvm__reserve_events(cvm_customers *c, size_t n);
 
-cvm__mark cvm__mark_now(const cvm_customers *c);
-/* Undo everything added since `m` (never fails, allocates nothing). */
-void cvm__rollback(cvm_customers *c, cvm__mark m);
+/* All-or-nothing steps (batch, CSV load, merge): after cvm__begin(), the
+ * first change to each existing customer saves its summary, so that
+ * cvm__rollback() restores the model exactly (bit for bit) without
+ * allocating; cvm__commit() keeps the changes. */
+void cvm__begin(cvm_customers *c);
+void cvm__commit(cvm_customers *c);
+void cvm__rollback(cvm_customers *c);
 
 /* Copy customer i's events, oldest first, into c->scratch (cvm__event with
  * `next` unused); returns their number or SIZE_MAX when out of memory. */

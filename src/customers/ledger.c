@@ -111,11 +111,31 @@ static void fold(const cvm_customers *c, cvm__cust *cu, int32_t p, double amount
     }
 }
 
+/* Inside a step, save the summary of a customer that predates it the first
+ * time the step touches it: its newest event is then older than the step. */
+static cvm_status save_for_undo(cvm_customers *c, size_t index, const cvm__cust *cu)
+{
+    cvm__undo *u;
+    if (!c->in_step || index >= c->step.ncustomers || cu->head > c->step.nevents) {
+        return CVM_OK;
+    }
+    if (cvm__vec_reserve(&c->undo, &c->alloc, sizeof *u, c->undo.len + 1) != CVM_OK) {
+        return cvm__cerr(c, CVM_E_NOMEM, "out of memory recording a transaction");
+    }
+    u = (cvm__undo *)c->undo.data + c->undo.len++;
+    u->index = index;
+    u->saved = *cu;
+    return CVM_OK;
+}
+
 cvm_status cvm__record(cvm_customers *c, size_t index, int32_t period, double amount)
 {
     cvm__cust *cu = cvm__cust_at(c, index);
     cvm__event *ev;
     if ((c->nevents & (CVM__EVENT_BLOCK - 1)) == 0 && cvm__reserve_events(c, 1) != CVM_OK) {
+        return CVM_E_NOMEM;
+    }
+    if (save_for_undo(c, index, cu) != CVM_OK) {
         return CVM_E_NOMEM;
     }
     ev = cvm__event_at(c, c->nevents);
@@ -137,24 +157,20 @@ cvm_status cvm_customers_add(cvm_customers *c, const void *id, size_t id_len, in
 {
     int32_t period;
     size_t index;
-    cvm__mark m;
     cvm_status st;
     if (c == NULL || id == NULL) {
         return c ? cvm__cerr(c, CVM_E_INVALID, "id is NULL") : CVM_E_INVALID;
     }
     st = cvm__check_event(c, "", id_len, time, amount, &period);
-    if (st != CVM_OK) {
-        return st;
-    }
-    m = cvm__mark_now(c);
-    st = cvm__intern(c, id, id_len, cvm__hash_bytes(id, id_len), &index);
+    /* With room for the event reserved first, nothing can fail after the
+     * customer is created: no undo needed. */
     if (st == CVM_OK) {
-        st = cvm__record(c, index, period, amount);
+        st = cvm__reserve_events(c, 1);
     }
-    if (st != CVM_OK) {
-        cvm__rollback(c, m);
+    if (st == CVM_OK) {
+        st = cvm__intern(c, id, id_len, cvm__hash_bytes(id, id_len), &index);
     }
-    return st;
+    return st == CVM_OK ? cvm__record(c, index, period, amount) : st;
 }
 
 static cvm_status check_batch(cvm_customers *c, const size_t *offsets, const int64_t *times,
@@ -187,7 +203,6 @@ cvm_status cvm_customers_add_batch(cvm_customers *c, const char *id_data,
                                    const double *amounts, size_t n)
 {
     uint64_t hashes[LOOKAHEAD];
-    cvm__mark m;
     cvm_status st;
     size_t i;
     if (c == NULL || (n > 0 && (id_data == NULL || id_offsets == NULL || times == NULL))) {
@@ -197,7 +212,7 @@ cvm_status cvm_customers_add_batch(cvm_customers *c, const char *id_data,
     if (st != CVM_OK) {
         return st;
     }
-    m = cvm__mark_now(c);
+    cvm__begin(c);
     st = cvm__reserve_events(c, n);
     for (i = 0; i < n && i < LOOKAHEAD; i++) {
         hashes[i] = cvm__hash_bytes(id_data + id_offsets[i], id_offsets[i + 1] - id_offsets[i]);
@@ -221,79 +236,42 @@ cvm_status cvm_customers_add_batch(cvm_customers *c, const char *id_data,
         }
     }
     if (st != CVM_OK) {
-        cvm__rollback(c, m);
+        cvm__rollback(c);
+    } else {
+        cvm__commit(c);
     }
     return st;
 }
 
-cvm__mark cvm__mark_now(const cvm_customers *c)
+void cvm__begin(cvm_customers *c)
 {
-    cvm__mark m;
-    m.nevents = c->nevents;
-    m.ncustomers = cvm__idtable_count(&c->ids);
-    return m;
+    c->in_step = 1;
+    c->step.nevents = c->nevents;
+    c->step.ncustomers = cvm__idtable_count(&c->ids);
+    c->step.rows = c->rows;
+    c->step.max_period = c->max_period;
+    c->undo.len = 0;
 }
 
-/* Recompute a summary from the customer's list without allocating: the
- * distinct-period count is quadratic, but only error paths come here. */
-static void rebuild(const cvm_customers *c, cvm__cust *cu)
+void cvm__commit(cvm_customers *c)
 {
-    uint32_t e, f;
-    int any = 0;
-    cvm__cust s;
-    memset(&s, 0, sizeof s);
-    s.head = cu->head;
-    for (e = cu->head; e; e = cvm__event_at(c, e - 1)->next) {
-        const cvm__event *ev = cvm__event_at(c, e - 1);
-        int seen = 0;
-        if (ev->period > c->cal_period) {
-            continue;
-        }
-        for (f = ev->next; f && !seen; f = cvm__event_at(c, f - 1)->next) {
-            seen = cvm__event_at(c, f - 1)->period == ev->period;
-        }
-        if (!any || ev->period < s.first) {
-            s.first = ev->period;
-        }
-        if (!any || ev->period > s.last) {
-            s.last = ev->period;
-        }
-        any = 1;
-        s.n += !seen;
-        s.rest_amount += ev->amount;
-    }
-    for (e = cu->head; e && s.n; e = cvm__event_at(c, e - 1)->next) {
-        const cvm__event *ev = cvm__event_at(c, e - 1);
-        if (ev->period == s.first) {
-            s.first_amount += ev->amount;
-        }
-    }
-    s.rest_amount -= s.first_amount;
-    *cu = s;
+    c->in_step = 0;
+    c->undo.len = 0;
 }
 
-void cvm__rollback(cvm_customers *c, cvm__mark m)
+void cvm__rollback(cvm_customers *c)
 {
-    size_t i, e;
-    c->rows = 0;
-    c->max_period = INT32_MIN;
-    for (i = 0; i < m.ncustomers; i++) {
-        cvm__cust *cu = cvm__cust_at(c, i);
-        if (cu->head > m.nevents) {
-            while (cu->head > m.nevents) {
-                cu->head = cvm__event_at(c, cu->head - 1)->next;
-            }
-            rebuild(c, cu);
-        }
-        c->rows += cu->n > 0;
+    const cvm__undo *u = c->undo.data;
+    size_t i;
+    for (i = c->undo.len; i-- > 0;) {
+        *cvm__cust_at(c, u[i].index) = u[i].saved;
     }
-    c->custs.len = m.ncustomers;
-    cvm__idtable_truncate(&c->ids, m.ncustomers);
-    c->nevents = m.nevents;
-    for (e = 0; e < m.nevents; e++) {
-        int32_t p = cvm__event_at(c, e)->period;
-        c->max_period = p > c->max_period ? p : c->max_period;
-    }
+    c->custs.len = c->step.ncustomers;
+    cvm__idtable_truncate(&c->ids, c->step.ncustomers);
+    c->nevents = c->step.nevents;
+    c->rows = c->step.rows;
+    c->max_period = c->step.max_period;
+    cvm__commit(c);
 }
 
 size_t cvm__collect_events(cvm_customers *c, const cvm_customers *src, size_t i)

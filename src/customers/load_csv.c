@@ -122,8 +122,14 @@ static cvm_status add_record(cvm_customers *c, cvm__csv *r, const cvm_csv_option
             return st;
         }
     }
+    if (f[cols->id].len == 0 || f[cols->id].len > CVM__MAX_ID_LEN) {
+        return cvm__cerr(c, CVM_E_INVALID, "%s:%llu:%u: id is %s", cvm__csv_name(r),
+                         (unsigned long long)cvm__csv_line(r), (unsigned)f[cols->id].column,
+                         f[cols->id].len ? "longer than 65535 bytes" : "empty");
+    }
+    /* The id and amount are good by now: what is left to check is the time. */
     snprintf(where, sizeof where, "%s:%llu:%u: ", cvm__csv_name(r),
-             (unsigned long long)cvm__csv_line(r), (unsigned)f[cols->id].column);
+             (unsigned long long)cvm__csv_line(r), (unsigned)f[cols->date].column);
     st = cvm__check_event(c, where, f[cols->id].len, t, amount, &period);
     if (st == CVM_OK) {
         st = cvm__intern(c, f[cols->id].ptr, f[cols->id].len,
@@ -177,11 +183,14 @@ static cvm_status read_all(cvm_customers *c, cvm__csv *r, const cvm_csv_options 
 
 static cvm_status load(cvm_customers *c, cvm__csv *r, const cvm_csv_options *o)
 {
-    cvm__mark m = cvm__mark_now(c);
-    cvm_status st = read_all(c, r, o);
+    cvm_status st;
+    cvm__begin(c);
+    st = read_all(c, r, o);
     cvm__csv_close(r);
     if (st != CVM_OK) {
-        cvm__rollback(c, m);
+        cvm__rollback(c);
+    } else {
+        cvm__commit(c);
     }
     return st;
 }

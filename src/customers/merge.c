@@ -31,7 +31,6 @@ static cvm_status merge_customer(cvm_customers *dst, const cvm_customers *src, s
 cvm_status cvm_customers_merge(cvm_customers *dst, const cvm_customers *src)
 {
     size_t n, i;
-    cvm__mark m;
     cvm_status st;
     if (dst == NULL || src == NULL || dst == src) {
         return dst ? cvm__cerr(dst, CVM_E_INVALID, "cannot merge a model with %s",
@@ -42,14 +41,16 @@ cvm_status cvm_customers_merge(cvm_customers *dst, const cvm_customers *src)
         return cvm__cerr(dst, CVM_E_MISMATCH,
                          "models differ in period, period origin or calibration end");
     }
-    m = cvm__mark_now(dst);
+    cvm__begin(dst);
     n = cvm__idtable_count(&src->ids);
     st = cvm__reserve_events(dst, src->nevents);
     for (i = 0; i < n && st == CVM_OK; i++) {
         st = merge_customer(dst, src, i);
     }
     if (st != CVM_OK) {
-        cvm__rollback(dst, m);
+        cvm__rollback(dst);
+    } else {
+        cvm__commit(dst);
     }
     return st;
 }
