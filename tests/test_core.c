@@ -108,7 +108,7 @@ START_TEST(idtable_maps_ids_both_ways)
     size_t i, index, len;
     int created;
     const size_t n = 200000;
-    memset(&t, 0, sizeof t);
+    cvm__idtable_init(&t, 16);
     ck_assert_int_eq(cvm__allocator_copy(&a, NULL), CVM_OK);
     for (i = 0; i < n; i++) {
         int k = snprintf(id, sizeof id, "cust-%zu", i * 7919);
@@ -139,6 +139,55 @@ START_TEST(idtable_maps_ids_both_ways)
     ck_assert_uint_eq(cvm__idtable_find(&t, id, strlen(id), cvm__hash_bytes(id, strlen(id))), 999);
     snprintf(id, sizeof id, "cust-%zu", (size_t)1000 * 7919);
     ck_assert_uint_eq(cvm__idtable_find(&t, id, strlen(id), cvm__hash_bytes(id, strlen(id))), SIZE_MAX);
+    cvm__idtable_free(&t, &a);
+}
+END_TEST
+
+/* Short ids live in their record's id word, others in the arena: both kinds,
+ * and the edge cases between them (NUL at either end, exactly 8 bytes), must
+ * round-trip, stay distinct and leave the owner's part of the record zeroed. */
+START_TEST(idtable_inline_and_arena_ids)
+{
+    static const struct { const char *s; size_t n; } ids[] = {
+        {"a", 1}, {"12345678", 8}, {"123456789", 9}, {"\0abc", 4}, {"abc\0", 4}, {"abc", 3},
+        {"\0", 1}, {"\0\0", 2}, {"a\0b", 3}, {"uuid-0000-1111-2222-3333-444455556666", 37},
+    };
+    cvm_allocator a;
+    cvm__idtable t;
+    size_t k, index, len;
+    int created;
+    ck_assert_int_eq(cvm__allocator_copy(&a, NULL), CVM_OK);
+    cvm__idtable_init(&t, 24);
+    for (k = 0; k < sizeof ids / sizeof ids[0]; k++) {
+        unsigned char *rec;
+        ck_assert_int_eq(cvm__idtable_intern(&t, &a, ids[k].s, ids[k].n,
+                                             cvm__hash_bytes(ids[k].s, ids[k].n), &index, &created),
+                         CVM_OK);
+        ck_assert_uint_eq(index, k);
+        ck_assert_int_eq(created, 1);
+        rec = cvm__idtable_record(&t, k);
+        ck_assert_int_eq(rec[8] | rec[15] | rec[23], 0);
+        rec[8] = 0xAA; /* the owner's bytes are the owner's */
+    }
+    for (k = 0; k < sizeof ids / sizeof ids[0]; k++) {
+        const char *s = cvm__idtable_get(&t, k, &len);
+        ck_assert_uint_eq(len, ids[k].n);
+        ck_assert_mem_eq(s, ids[k].s, len);
+        ck_assert_uint_eq(cvm__idtable_find(&t, ids[k].s, ids[k].n, cvm__hash_bytes(ids[k].s, ids[k].n)), k);
+    }
+    ck_assert_int_eq(cvm__idtable_intern(&t, &a, "", 0, cvm__hash_bytes("", 0), &index, &created),
+                     CVM_E_INVALID);
+    cvm__idtable_truncate(&t, 3);
+    ck_assert_uint_eq(cvm__idtable_find(&t, "123456789", 9, cvm__hash_bytes("123456789", 9)), 2);
+    ck_assert_uint_eq(cvm__idtable_find(&t, "abc", 3, cvm__hash_bytes("abc", 3)), SIZE_MAX);
+    ck_assert_int_eq(cvm__idtable_intern(&t, &a, "long-id-after-truncate", 22,
+                                         cvm__hash_bytes("long-id-after-truncate", 22), &index, &created),
+                     CVM_OK);
+    ck_assert_uint_eq(index, 3);
+    ck_assert_mem_eq(cvm__idtable_get(&t, 2, &len), "123456789", 9);
+    ck_assert_uint_eq(len, 9);
+    ck_assert_mem_eq(cvm__idtable_get(&t, 3, &len), "long-id-after-truncate", 22);
+    ck_assert_uint_eq(len, 22);
     cvm__idtable_free(&t, &a);
 }
 END_TEST
@@ -176,6 +225,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, allocator_must_be_complete);
     tcase_add_test(tc, vec_grows_and_keeps_contents);
     tcase_add_test(tc, idtable_maps_ids_both_ways);
+    tcase_add_test(tc, idtable_inline_and_arena_ids);
     tcase_add_test(tc, quote_makes_values_printable);
     tcase_add_test(tc, parse_time_and_format_date_agree);
     suite_add_tcase(s, tc);

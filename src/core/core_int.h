@@ -57,36 +57,61 @@ typedef struct cvm__vec {
     size_t cap; /* elements allocated */
 } cvm__vec;
 
-/* Make room for at least `need` elements of `elem` bytes (grows by 1.5x).
+/* Make room for at least `need` elements of `elem` bytes (grows by 1.25x).
  * CVM_E_NOMEM on overflow or failure; the vector is then unchanged. */
 cvm_status cvm__vec_reserve(cvm__vec *v, const cvm_allocator *a, size_t elem, size_t need);
 void cvm__vec_free(cvm__vec *v, const cvm_allocator *a);
 
 /* ---- id table (idtable.c) --------------------------------------------- */
 
-/* Maps byte-string ids to dense indices 0..count-1 in insertion order. Ids
- * live back to back in one byte arena; open addressing with linear probing;
- * no allocation per id. */
+/* Maps byte-string ids to dense indices 0..count-1 in insertion order, and
+ * keeps one fixed-size record per id for its owner (the customer model keeps
+ * its summary there). A record starts with the id's 8-byte id word: an id of
+ * at most 8 bytes that neither starts nor ends with a NUL byte is the word
+ * itself (zero-padded), so looking it up touches only its slot and its
+ * record; any other id lives in a byte arena the word points to. Open
+ * addressing with linear probing; records in fixed blocks; no allocation per
+ * id. */
+#define CVM__ID_BLOCK_BITS 14
+#define CVM__ID_BLOCK ((size_t)1 << CVM__ID_BLOCK_BITS)
+#define CVM__ID_MAX_LEN 65535u
+
 typedef struct cvm__idtable {
     uint64_t *slots;  /* (hash high 32 bits << 32) | (index + 1); 0 = empty */
     size_t mask;      /* slot count - 1 (a power of two), 0 before the first insert */
-    cvm__vec bytes;   /* char: every id, back to back */
-    cvm__vec ends;    /* uint64_t: ends[i] = offset one past id i in `bytes` */
+    size_t count;     /* ids */
+    size_t stride;    /* bytes per record, a multiple of 8, at least 8 */
+    cvm__vec blocks;  /* unsigned char *: CVM__ID_BLOCK records each */
+    cvm__vec bytes;   /* char: the ids that are not inline, back to back */
 } cvm__idtable;
 
+/* An empty table whose records are `stride` bytes (a multiple of 8, >= 8). */
+void cvm__idtable_init(cvm__idtable *t, size_t stride);
 uint64_t cvm__hash_bytes(const void *p, size_t n);
+
+/* The record of id `index` (< count): its first 8 bytes are the id word,
+ * the rest belong to the owner and start zeroed. */
+static inline void *cvm__idtable_record(const cvm__idtable *t, size_t index)
+{
+    unsigned char *const *blocks = t->blocks.data;
+    return blocks[index >> CVM__ID_BLOCK_BITS] + (index & (CVM__ID_BLOCK - 1)) * t->stride;
+}
+
 /* Index of the id, or SIZE_MAX when absent. `hash` is cvm__hash_bytes(id). */
 size_t cvm__idtable_find(const cvm__idtable *t, const void *id, size_t len, uint64_t hash);
-/* Index of the id, inserting it when absent (*created = 1). */
+/* Index of the id (1..CVM__ID_MAX_LEN bytes), inserting it when absent
+ * (*created = 1, its record zeroed past the id word). */
 cvm_status cvm__idtable_intern(cvm__idtable *t, const cvm_allocator *a, const void *id, size_t len,
                                uint64_t hash, size_t *index, int *created);
-/* Make room for `n` ids holding `bytes` bytes in all, so inserts cannot fail. */
-cvm_status cvm__idtable_reserve(cvm__idtable *t, const cvm_allocator *a, size_t n, size_t bytes);
 size_t cvm__idtable_count(const cvm__idtable *t);
+/* The bytes of id `index`, borrowed until the table changes. */
 const char *cvm__idtable_get(const cvm__idtable *t, size_t index, size_t *len);
 /* Forget every id with index >= `count` (undoes the latest inserts). */
 void cvm__idtable_truncate(cvm__idtable *t, size_t count);
 void cvm__idtable_free(cvm__idtable *t, const cvm_allocator *a);
+/* The index in the first slot whose tag matches `hash`, unverified, or
+ * SIZE_MAX: lets a pipelined caller prefetch the record before the lookup. */
+size_t cvm__idtable_candidate(const cvm__idtable *t, uint64_t hash);
 /* Hint the CPU to fetch the slot this hash starts probing at. */
 void cvm__idtable_prefetch(const cvm__idtable *t, uint64_t hash);
 

@@ -1,7 +1,7 @@
-/* Customer ids: arbitrary bytes mapped to dense indices. Slots hold the upper
- * half of the id's hash and index + 1, so a probe compares ids only when 32
- * hash bits already agree, and growing the table needs no rehashing: the
- * position is the tag's low bits. */
+/* Customer ids: arbitrary bytes mapped to dense indices, each with a record.
+ * Slots hold the upper half of the id's hash and index + 1, so a probe looks
+ * at a record only when 32 hash bits already agree, and growing the table
+ * needs no rehashing: the position is the tag's low bits. */
 #include "core/core_int.h"
 
 #include <string.h>
@@ -10,6 +10,7 @@
 #define MAX_LOAD_DEN 10
 #define MIN_SLOTS 64u
 #define MAX_IDS 0xFFFFFFFEu
+#define MAX_ARENA ((uint64_t)1 << 40) /* the id word keeps 40 bits of offset */
 
 static uint64_t load_le(const unsigned char *p, size_t n)
 {
@@ -41,45 +42,103 @@ uint64_t cvm__hash_bytes(const void *p, size_t n)
     return h;
 }
 
+void cvm__idtable_init(cvm__idtable *t, size_t stride)
+{
+    memset(t, 0, sizeof *t);
+    t->stride = stride;
+}
+
+/* The id word of an id that can be inline, as raw bytes in memory order;
+ * 0 (never a valid inline word: the first byte is not NUL) otherwise. */
+static uint64_t inline_word(const void *id, size_t len)
+{
+    const unsigned char *s = id;
+    uint64_t w = 0;
+    if (len == 0 || len > 8 || s[0] == 0 || s[len - 1] == 0) {
+        return 0;
+    }
+    memcpy(&w, s, len);
+    return w;
+}
+
+/* Out-of-line word: byte 0 is NUL, then the length (2 bytes) and the arena
+ * offset (5 bytes), little-endian. */
+static uint64_t arena_word(size_t len, uint64_t offset)
+{
+    unsigned char b[8];
+    uint64_t w;
+    b[0] = 0;
+    b[1] = (unsigned char)len;
+    b[2] = (unsigned char)(len >> 8);
+    b[3] = (unsigned char)offset;
+    b[4] = (unsigned char)(offset >> 8);
+    b[5] = (unsigned char)(offset >> 16);
+    b[6] = (unsigned char)(offset >> 24);
+    b[7] = (unsigned char)(offset >> 32);
+    memcpy(&w, b, 8);
+    return w;
+}
+
+static const char *word_bytes(const cvm__idtable *t, const uint64_t *word, size_t *len)
+{
+    const unsigned char *b = (const unsigned char *)word;
+    size_t n = 8;
+    if (b[0] != 0) {
+        while (b[n - 1] == 0) {
+            n--;
+        }
+        *len = n;
+        return (const char *)b;
+    }
+    *len = (size_t)b[1] | (size_t)b[2] << 8;
+    return (const char *)t->bytes.data + load_le(b + 3, 5);
+}
+
 size_t cvm__idtable_count(const cvm__idtable *t)
 {
-    return t->ends.len;
+    return t->count;
 }
 
 const char *cvm__idtable_get(const cvm__idtable *t, size_t index, size_t *len)
 {
-    const uint64_t *ends = t->ends.data;
-    size_t start = index ? (size_t)ends[index - 1] : 0;
-    *len = (size_t)ends[index] - start;
-    return (const char *)t->bytes.data + start;
+    return word_bytes(t, cvm__idtable_record(t, index), len);
 }
 
-static int same_id(const cvm__idtable *t, size_t index, const void *id, size_t len)
+static int same_id(const cvm__idtable *t, size_t index, uint64_t word, const void *id, size_t len)
 {
+    const uint64_t *w = cvm__idtable_record(t, index);
     size_t n;
-    const char *s = cvm__idtable_get(t, index, &n);
+    const char *s;
+    if (word != 0) {
+        return *w == word;
+    }
+    if (((const unsigned char *)w)[0] != 0) {
+        return 0;
+    }
+    s = word_bytes(t, w, &n);
     return n == len && memcmp(s, id, len) == 0;
+}
+
+static size_t find(const cvm__idtable *t, const void *id, size_t len, uint64_t hash,
+                   uint64_t word)
+{
+    uint32_t tag = (uint32_t)(hash >> 32);
+    size_t pos;
+    for (pos = tag & t->mask; t->mask; pos = (pos + 1) & t->mask) {
+        uint64_t slot = t->slots[pos];
+        if (slot == 0) {
+            break;
+        }
+        if ((uint32_t)(slot >> 32) == tag && same_id(t, (uint32_t)slot - 1u, word, id, len)) {
+            return (size_t)(uint32_t)slot - 1;
+        }
+    }
+    return SIZE_MAX;
 }
 
 size_t cvm__idtable_find(const cvm__idtable *t, const void *id, size_t len, uint64_t hash)
 {
-    uint32_t tag = (uint32_t)(hash >> 32);
-    size_t pos;
-    if (t->mask == 0) {
-        return SIZE_MAX;
-    }
-    for (pos = tag & t->mask;; pos = (pos + 1) & t->mask) {
-        uint64_t slot = t->slots[pos];
-        if (slot == 0) {
-            return SIZE_MAX;
-        }
-        if ((uint32_t)(slot >> 32) == tag) {
-            size_t index = (size_t)(uint32_t)slot - 1;
-            if (same_id(t, index, id, len)) {
-                return index;
-            }
-        }
-    }
+    return find(t, id, len, hash, inline_word(id, len));
 }
 
 static void place(uint64_t *slots, size_t mask, uint64_t slot)
@@ -119,50 +178,64 @@ static cvm_status grow_slots(cvm__idtable *t, const cvm_allocator *a, size_t n)
     return CVM_OK;
 }
 
-cvm_status cvm__idtable_reserve(cvm__idtable *t, const cvm_allocator *a, size_t n, size_t bytes)
+/* Room for one more id of `arena` out-of-line bytes: nothing after this
+ * can fail, so a failed insert leaves the table as it was. */
+static cvm_status make_room(cvm__idtable *t, const cvm_allocator *a, size_t arena)
 {
-    size_t count = t->ends.len;
-    if (n > MAX_IDS - count || bytes > SIZE_MAX - t->bytes.len) {
+    void *block;
+    if (t->count >= MAX_IDS || arena > MAX_ARENA - t->bytes.len) {
         return CVM_E_NOMEM;
     }
-    if (grow_slots(t, a, count + n) != CVM_OK ||
-        cvm__vec_reserve(&t->ends, a, sizeof(uint64_t), count + n) != CVM_OK ||
-        cvm__vec_reserve(&t->bytes, a, 1, t->bytes.len + bytes) != CVM_OK) {
+    if (grow_slots(t, a, t->count + 1) != CVM_OK ||
+        cvm__vec_reserve(&t->bytes, a, 1, t->bytes.len + arena) != CVM_OK) {
         return CVM_E_NOMEM;
     }
+    if ((t->count >> CVM__ID_BLOCK_BITS) < t->blocks.len) {
+        return CVM_OK;
+    }
+    if (cvm__vec_reserve(&t->blocks, a, sizeof block, t->blocks.len + 1) != CVM_OK ||
+        (block = cvm__alloc(a, CVM__ID_BLOCK * t->stride)) == NULL) {
+        return CVM_E_NOMEM;
+    }
+    ((void **)t->blocks.data)[t->blocks.len++] = block;
     return CVM_OK;
 }
 
 cvm_status cvm__idtable_intern(cvm__idtable *t, const cvm_allocator *a, const void *id, size_t len,
                                uint64_t hash, size_t *index, int *created)
 {
-    size_t found = cvm__idtable_find(t, id, len, hash), count = t->ends.len;
+    uint64_t word = inline_word(id, len);
+    size_t found = find(t, id, len, hash, word), arena = word ? 0 : len;
+    unsigned char *rec;
     if (found != SIZE_MAX) {
         *index = found;
         *created = 0;
         return CVM_OK;
     }
-    if (cvm__idtable_reserve(t, a, 1, len) != CVM_OK) {
-        return CVM_E_NOMEM;
+    if (len == 0 || len > CVM__ID_MAX_LEN || make_room(t, a, arena) != CVM_OK) {
+        return len == 0 || len > CVM__ID_MAX_LEN ? CVM_E_INVALID : CVM_E_NOMEM;
     }
-    memcpy((char *)t->bytes.data + t->bytes.len, id, len);
-    t->bytes.len += len;
-    ((uint64_t *)t->ends.data)[count] = t->bytes.len;
-    t->ends.len = count + 1;
-    place(t->slots, t->mask, (hash & 0xFFFFFFFF00000000u) | (uint64_t)(count + 1));
-    *index = count;
+    if (word == 0) {
+        word = arena_word(len, t->bytes.len);
+        memcpy((char *)t->bytes.data + t->bytes.len, id, len);
+        t->bytes.len += len;
+    }
+    rec = cvm__idtable_record(t, t->count);
+    memcpy(rec, &word, 8);
+    memset(rec + 8, 0, t->stride - 8);
+    place(t->slots, t->mask, (hash & 0xFFFFFFFF00000000u) | (uint64_t)(t->count + 1));
+    *index = t->count++;
     *created = 1;
     return CVM_OK;
 }
 
 void cvm__idtable_truncate(cvm__idtable *t, size_t count)
 {
-    size_t i;
-    if (count >= t->ends.len) {
+    size_t i, arena = 0;
+    if (count >= t->count) {
         return;
     }
-    t->ends.len = count;
-    t->bytes.len = count ? (size_t)((uint64_t *)t->ends.data)[count - 1] : 0;
+    t->count = count;
     /* Deleting from a linear-probing table leaves holes in probe chains;
      * rebuilding from the ids that remain is simple and needs no memory. */
     if (t->mask) {
@@ -171,8 +244,29 @@ void cvm__idtable_truncate(cvm__idtable *t, size_t count)
     for (i = 0; i < count; i++) {
         size_t n;
         const char *s = cvm__idtable_get(t, i, &n);
+        const unsigned char *w = cvm__idtable_record(t, i);
+        if (w[0] == 0) {
+            arena = (size_t)load_le(w + 3, 5) + n;
+        }
         place(t->slots, t->mask, (cvm__hash_bytes(s, n) & 0xFFFFFFFF00000000u) | (uint64_t)(i + 1));
     }
+    t->bytes.len = arena;
+}
+
+size_t cvm__idtable_candidate(const cvm__idtable *t, uint64_t hash)
+{
+    uint32_t tag = (uint32_t)(hash >> 32);
+    size_t pos;
+    for (pos = tag & t->mask; t->mask; pos = (pos + 1) & t->mask) {
+        uint64_t slot = t->slots[pos];
+        if (slot == 0) {
+            break;
+        }
+        if ((uint32_t)(slot >> 32) == tag) {
+            return (size_t)(uint32_t)slot - 1;
+        }
+    }
+    return SIZE_MAX;
 }
 
 void cvm__idtable_prefetch(const cvm__idtable *t, uint64_t hash)
@@ -189,9 +283,15 @@ void cvm__idtable_prefetch(const cvm__idtable *t, uint64_t hash)
 
 void cvm__idtable_free(cvm__idtable *t, const cvm_allocator *a)
 {
+    void **blocks = t->blocks.data;
+    size_t i;
+    for (i = 0; i < t->blocks.len; i++) {
+        cvm__free(a, blocks[i]);
+    }
+    cvm__vec_free(&t->blocks, a);
     cvm__free(a, t->slots);
     cvm__vec_free(&t->bytes, a);
-    cvm__vec_free(&t->ends, a);
     t->slots = NULL;
     t->mask = 0;
+    t->count = 0;
 }

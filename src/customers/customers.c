@@ -66,6 +66,8 @@ cvm_status cvm__customers_create(cvm_customers **out, const cvm_allocator *a,
     c->cal_period = o->calibration_end == CVM_TIME_NONE ? INT32_MAX
                                                         : period_of(o, o->calibration_end);
     c->max_period = INT32_MIN;
+    c->inv_period = 1.0 / (double)o->period_seconds;
+    cvm__idtable_init(&c->ids, sizeof(cvm__cust));
     *out = c;
     return CVM_OK;
 }
@@ -99,21 +101,23 @@ cvm_status cvm_customers_new(cvm_customers **out, const cvm_customers_options *o
     return cvm__customers_create(out, &a, &o);
 }
 
+static void free_blocks(cvm_customers *c, cvm__vec *blocks)
+{
+    void **b = blocks->data;
+    size_t i;
+    for (i = 0; i < blocks->len; i++) {
+        cvm__free(&c->alloc, b[i]);
+    }
+    cvm__vec_free(blocks, &c->alloc);
+}
+
 void cvm_customers_free(cvm_customers *c)
 {
-    cvm__event **blocks;
-    size_t i;
     if (c == NULL) {
         return;
     }
-    blocks = c->blocks.data;
-    for (i = 0; i < c->blocks.len; i++) {
-        cvm__free(&c->alloc, blocks[i]);
-    }
-    cvm__vec_free(&c->blocks, &c->alloc);
-    cvm__vec_free(&c->custs, &c->alloc);
+    free_blocks(c, &c->blocks);
     cvm__vec_free(&c->scratch, &c->alloc);
-    cvm__vec_free(&c->undo, &c->alloc);
     cvm__idtable_free(&c->ids, &c->alloc);
     cvm__free(&c->alloc, c);
 }

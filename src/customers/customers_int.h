@@ -17,12 +17,15 @@ typedef struct cvm__event {
 #define CVM__EVENT_BLOCK_BITS 16
 #define CVM__EVENT_BLOCK ((size_t)1 << CVM__EVENT_BLOCK_BITS)
 #define CVM__MAX_EVENTS ((size_t)UINT32_MAX - 1)
-#define CVM__MAX_ID_LEN 65535u
+#define CVM__MAX_ID_LEN CVM__ID_MAX_LEN
 
-/* A customer's calibration summary, kept current as purchases arrive
- * (32 bytes). `n` counts distinct calibration periods; 0 means the customer
- * has no calibration purchase and is not a summary row. */
+/* A customer's record in the id table (40 bytes): its id word, then its
+ * calibration summary, kept current as purchases arrive. `n` counts distinct
+ * calibration periods; 0 means the customer has no calibration purchase and
+ * is not a summary row. One cache line serves both the id check and the
+ * update. */
 typedef struct cvm__cust {
+    uint64_t id_word; /* owned by the id table */
     int32_t first;    /* first calibration period */
     int32_t last;     /* last calibration period */
     uint32_t n;       /* distinct calibration periods */
@@ -36,29 +39,23 @@ typedef struct cvm__mark {
     size_t nevents;
     size_t ncustomers;
     size_t rows;
+    size_t latest;
     int32_t max_period;
 } cvm__mark;
-
-/* A customer's summary as it was before the current step first changed it. */
-typedef struct cvm__undo {
-    size_t index;
-    cvm__cust saved;
-} cvm__undo;
 
 struct cvm_customers {
     cvm_allocator alloc;
     cvm_customers_options opts;
+    double inv_period;    /* 1 / period_seconds, for a division-free period estimate */
     int32_t cal_period;   /* last calibration period; INT32_MAX without a calibration end */
     int32_t max_period;   /* latest period of any purchase; INT32_MIN when empty */
     size_t rows;          /* customers with n > 0 */
+    size_t latest;        /* customer of the newest purchase */
     cvm__idtable ids;
-    cvm__vec custs;       /* cvm__cust, one per id */
     cvm__vec blocks;      /* cvm__event *, each CVM__EVENT_BLOCK events */
     size_t nevents;
     cvm__vec scratch;     /* per-customer work space (holdout, save) */
-    int in_step;          /* inside cvm__begin() .. cvm__commit()/cvm__rollback() */
-    cvm__mark step;       /* the model when the step began */
-    cvm__vec undo;        /* cvm__undo, for customers that existed before it */
+    cvm__mark step;       /* the model when the current step began */
     char errmsg[CVM__ERRMSG_LEN];
 };
 
@@ -70,27 +67,64 @@ static inline cvm__event *cvm__event_at(const cvm_customers *c, size_t e)
 
 static inline cvm__cust *cvm__cust_at(const cvm_customers *c, size_t i)
 {
-    return (cvm__cust *)c->custs.data + i;
+    return (cvm__cust *)cvm__idtable_record(&c->ids, i);
+}
+
+/* The period of time `t`: floor((t - origin) / period) without a 64-bit
+ * division on the hot path. The floating estimate is within one of the
+ * truth for |t - origin| < 2^53; the integer checks make it exact. */
+static inline int64_t cvm__period_of(const cvm_customers *c, int64_t t)
+{
+    const int64_t d = c->opts.period_seconds, lim = INT64_C(1) << 53;
+    int64_t n = t - c->opts.period_origin, p;
+    if (n <= -lim || n >= lim) {
+        return cvm__floor_div(n, d);
+    }
+    p = (int64_t)((double)n * c->inv_period);
+    if (p * d > n) {
+        p--;
+    } else if ((p + 1) * d <= n) {
+        p++;
+    }
+    return p;
+}
+
+/* Whether a purchase is acceptable, without building a message: the hot
+ * paths test this and only call cvm__check_event() to explain a failure. */
+static inline int cvm__event_ok(const cvm_customers *c, size_t id_len, int64_t time,
+                                double amount)
+{
+    int64_t p;
+    if (id_len - 1 >= CVM__MAX_ID_LEN || !(amount >= 0 && amount <= 1.7976931348623157e308) ||
+        time < 0) {
+        return 0;
+    }
+    p = cvm__period_of(c, time);
+    return p > INT32_MIN && p < INT32_MAX;
 }
 
 /* Set the handle's message and return `status`. */
 cvm_status cvm__cerr(cvm_customers *c, cvm_status status, const char *fmt, ...) CVM__PRINTF(3, 4);
 
 /* Check one purchase; on error the message names `where` ("data.csv:3:2: "
- * or "event 7: "). Computes the period into *period. */
+ * or "event 7: "). Computes the period into *period. Slow: for messages. */
 cvm_status cvm__check_event(cvm_customers *c, const char *where, size_t id_len, int64_t time,
                             double amount, int32_t *period);
 /* Customer index for an id, creating the customer when new. */
 cvm_status cvm__intern(cvm_customers *c, const void *id, size_t len, uint64_t hash, size_t *index);
 /* Store a checked purchase of customer `index` and update its summary. */
 cvm_status cvm__record(cvm_customers *c, size_t index, int32_t period, double amount);
+/* Add `n` purchases that passed cvm__event_ok(), ids in Arrow layout, inside
+ * a step (cvm__begin), looking ahead to overlap the id table's cache misses. */
+cvm_status cvm__add_checked(cvm_customers *c, const char *id_data, const size_t *id_offsets,
+                            const int64_t *times, const double *amounts, size_t n);
 /* Make room for `n` more events so that cvm__record cannot fail. */
 cvm_status cvm__reserve_events(cvm_customers *c, size_t n);
 
-/* All-or-nothing steps (batch, CSV load, merge): after cvm__begin(), the
- * first change to each existing customer saves its summary, so that
- * cvm__rollback() restores the model exactly (bit for bit) without
- * allocating; cvm__commit() keeps the changes. */
+/* All-or-nothing steps (batch, CSV load, merge): cvm__begin() marks the
+ * model; cvm__rollback() restores it exactly (bit for bit) without
+ * allocating, by dropping what came after the mark and replaying the
+ * customers it touched; cvm__commit() keeps the changes. */
 void cvm__begin(cvm_customers *c);
 void cvm__commit(cvm_customers *c);
 void cvm__rollback(cvm_customers *c);

@@ -95,47 +95,82 @@ static cvm_status parse_amount(cvm_customers *c, cvm__csv *r, const cvm__csv_fie
     return CVM_OK;
 }
 
-static cvm_status add_record(cvm_customers *c, cvm__csv *r, const cvm_csv_options *o,
-                             const columns *cols, const cvm__csv_field *f, size_t nf)
+/* Parsed records wait here and go to the model in runs, so that the id
+ * lookups of a run overlap (cvm__add_checked). */
+#define BATCH 4096
+
+typedef struct batch {
+    cvm__vec ids;              /* char: the run's ids, back to back */
+    size_t offsets[BATCH + 1];
+    int64_t times[BATCH];
+    double amounts[BATCH];
+    size_t n;
+} batch;
+
+static cvm_status flush(cvm_customers *c, batch *b)
+{
+    cvm_status st = cvm__add_checked(c, b->ids.data, b->offsets, b->times, b->amounts, b->n);
+    b->n = 0;
+    b->ids.len = 0;
+    return st;
+}
+
+static cvm_status bad_time(cvm_customers *c, cvm__csv *r, const cvm__csv_field *f, int64_t t,
+                           double amount, const cvm__csv_field *id)
 {
     char where[600];
-    int64_t t;
-    double amount = 0;
     int32_t period;
-    size_t index;
+    snprintf(where, sizeof where, "%s:%llu:%u: ", cvm__csv_name(r),
+             (unsigned long long)cvm__csv_line(r), (unsigned)f->column);
+    return cvm__check_event(c, where, id->len, t, amount, &period);
+}
+
+static cvm_status parse_record(cvm_customers *c, cvm__csv *r, const cvm_csv_options *o,
+                               const columns *cols, const cvm__csv_field *f, size_t nf,
+                               int64_t *t, double *amount)
+{
+    const cvm__csv_field *id = &f[cols->id], *date = &f[cols->date];
     cvm_status st;
     if (nf < cols->needed) {
         return cvm__cerr(c, CVM_E_PARSE, "%s:%llu: %zu field%s, expected at least %zu",
                          cvm__csv_name(r), (unsigned long long)cvm__csv_line(r), nf,
                          nf == 1 ? "" : "s", cols->needed);
     }
-    if (cvm_parse_time(f[cols->date].ptr, f[cols->date].len, o->date_format, &t) != CVM_OK) {
+    if (cvm_parse_time(date->ptr, date->len, o->date_format, t) != CVM_OK) {
         char q[200];
-        cvm__quote(q, sizeof q, f[cols->date].ptr, f[cols->date].len);
+        cvm__quote(q, sizeof q, date->ptr, date->len);
         return cvm__cerr(c, CVM_E_PARSE, "%s:%llu:%u: date '%s' is not %s", cvm__csv_name(r),
-                         (unsigned long long)cvm__csv_line(r), (unsigned)f[cols->date].column, q,
+                         (unsigned long long)cvm__csv_line(r), (unsigned)date->column, q,
                          format_name(o->date_format));
     }
-    if (cols->amount != SIZE_MAX) {
-        st = parse_amount(c, r, &f[cols->amount], &amount);
-        if (st != CVM_OK) {
-            return st;
-        }
+    *amount = 0;
+    if (cols->amount != SIZE_MAX && (st = parse_amount(c, r, &f[cols->amount], amount)) != CVM_OK) {
+        return st;
     }
-    if (f[cols->id].len == 0 || f[cols->id].len > CVM__MAX_ID_LEN) {
+    if (id->len == 0 || id->len > CVM__MAX_ID_LEN) {
         return cvm__cerr(c, CVM_E_INVALID, "%s:%llu:%u: id is %s", cvm__csv_name(r),
-                         (unsigned long long)cvm__csv_line(r), (unsigned)f[cols->id].column,
-                         f[cols->id].len ? "longer than 65535 bytes" : "empty");
+                         (unsigned long long)cvm__csv_line(r), (unsigned)id->column,
+                         id->len ? "longer than 65535 bytes" : "empty");
     }
     /* The id and amount are good by now: what is left to check is the time. */
-    snprintf(where, sizeof where, "%s:%llu:%u: ", cvm__csv_name(r),
-             (unsigned long long)cvm__csv_line(r), (unsigned)f[cols->date].column);
-    st = cvm__check_event(c, where, f[cols->id].len, t, amount, &period);
-    if (st == CVM_OK) {
-        st = cvm__intern(c, f[cols->id].ptr, f[cols->id].len,
-                         cvm__hash_bytes(f[cols->id].ptr, f[cols->id].len), &index);
+    return cvm__event_ok(c, id->len, *t, *amount) ? CVM_OK : bad_time(c, r, date, *t, *amount, id);
+}
+
+static cvm_status add_record(cvm_customers *c, cvm__csv *r, const cvm_csv_options *o,
+                             const columns *cols, const cvm__csv_field *f, size_t nf, batch *b)
+{
+    const cvm__csv_field *id = &f[cols->id];
+    cvm_status st = parse_record(c, r, o, cols, f, nf, &b->times[b->n], &b->amounts[b->n]);
+    if (st != CVM_OK) {
+        return st;
     }
-    return st == CVM_OK ? cvm__record(c, index, period, amount) : st;
+    if (cvm__vec_reserve(&b->ids, &c->alloc, 1, b->ids.len + id->len) != CVM_OK) {
+        return cvm__cerr(c, CVM_E_NOMEM, "%s: out of memory", cvm__csv_name(r));
+    }
+    memcpy((char *)b->ids.data + b->ids.len, id->ptr, id->len);
+    b->ids.len += id->len;
+    b->offsets[++b->n] = b->ids.len;
+    return b->n == BATCH ? flush(c, b) : CVM_OK;
 }
 
 static cvm_status check_options(cvm_customers *c, const cvm_csv_options *opts,
@@ -152,7 +187,7 @@ static cvm_status check_options(cvm_customers *c, const cvm_csv_options *opts,
     return CVM_OK;
 }
 
-static cvm_status read_all(cvm_customers *c, cvm__csv *r, const cvm_csv_options *o)
+static cvm_status read_all(cvm_customers *c, cvm__csv *r, const cvm_csv_options *o, batch *b)
 {
     const cvm__csv_field *f;
     size_t nf, rows = 0;
@@ -169,7 +204,7 @@ static cvm_status read_all(cvm_customers *c, cvm__csv *r, const cvm_csv_options 
         st = cvm__csv_next(r, &f, &nf, c->errmsg, sizeof c->errmsg);
     }
     while (st == CVM_OK && nf > 0) {
-        st = add_record(c, r, o, &cols, f, nf);
+        st = add_record(c, r, o, &cols, f, nf, b);
         rows++;
         if (st == CVM_OK) {
             st = cvm__csv_next(r, &f, &nf, c->errmsg, sizeof c->errmsg);
@@ -178,15 +213,21 @@ static cvm_status read_all(cvm_customers *c, cvm__csv *r, const cvm_csv_options 
     if (st == CVM_OK && rows == 0) {
         st = cvm__cerr(c, CVM_E_EMPTY, "%s: no transactions", cvm__csv_name(r));
     }
-    return st;
+    return st == CVM_OK && b->n > 0 ? flush(c, b) : st;
 }
 
 static cvm_status load(cvm_customers *c, cvm__csv *r, const cvm_csv_options *o)
 {
+    batch *b = cvm__calloc(&c->alloc, 1, sizeof *b);
     cvm_status st;
     cvm__begin(c);
-    st = read_all(c, r, o);
+    st = b ? read_all(c, r, o, b)
+           : cvm__cerr(c, CVM_E_NOMEM, "%s: out of memory", cvm__csv_name(r));
     cvm__csv_close(r);
+    if (b) {
+        cvm__vec_free(&b->ids, &c->alloc);
+        cvm__free(&c->alloc, b);
+    }
     if (st != CVM_OK) {
         cvm__rollback(c);
     } else {

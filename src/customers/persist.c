@@ -26,37 +26,37 @@ static cvm_status write_opts(cvm__snap_writer *w, const cvm_customers *c)
     return st == CVM_OK ? cvm__snap_end(w) : st;
 }
 
-/* Encode `n` u64 values through a small buffer. */
-static cvm_status write_u64s(cvm__snap_writer *w, const uint64_t *v, size_t n)
+/* Ids as a count, every id's end offset (u64) and the bytes back to back. */
+static cvm_status write_ids(cvm__snap_writer *w, const cvm_customers *c)
 {
     unsigned char b[CHUNK];
-    size_t i, k = 0;
-    cvm_status st = CVM_OK;
+    size_t n = cvm__idtable_count(&c->ids), i, k = 0, len;
+    uint64_t end = 0;
+    cvm_status st;
+    for (i = 0; i < n; i++) {
+        cvm__idtable_get(&c->ids, i, &len);
+        end += len;
+    }
+    st = cvm__snap_begin(w, TAG_IDS, 8 + (uint64_t)n * 8 + end);
+    cvm__put_u64(b, n);
+    k = 8;
+    end = 0;
     for (i = 0; i < n && st == CVM_OK; i++) {
-        cvm__put_u64(b + k, v[i]);
+        cvm__idtable_get(&c->ids, i, &len);
+        end += len;
+        cvm__put_u64(b + k, end);
         k += 8;
         if (k == CHUNK || i + 1 == n) {
             st = cvm__snap_write(w, b, k);
             k = 0;
         }
     }
-    return st;
-}
-
-static cvm_status write_ids(cvm__snap_writer *w, const cvm_customers *c)
-{
-    size_t n = cvm__idtable_count(&c->ids), bytes = c->ids.bytes.len;
-    unsigned char b[8];
-    cvm_status st = cvm__snap_begin(w, TAG_IDS, 8 + (uint64_t)n * 8 + bytes);
-    cvm__put_u64(b, n);
-    if (st == CVM_OK) {
-        st = cvm__snap_write(w, b, 8);
+    if (st == CVM_OK && n == 0) {
+        st = cvm__snap_write(w, b, k);
     }
-    if (st == CVM_OK) {
-        st = write_u64s(w, c->ids.ends.data, n);
-    }
-    if (st == CVM_OK && bytes > 0) {
-        st = cvm__snap_write(w, c->ids.bytes.data, bytes);
+    for (i = 0; i < n && st == CVM_OK; i++) {
+        const char *id = cvm__idtable_get(&c->ids, i, &len);
+        st = cvm__snap_write(w, id, len);
     }
     return st == CVM_OK ? cvm__snap_end(w) : st;
 }

@@ -1,13 +1,18 @@
 /* cvm-bench: throughput and memory of the customer model, through the public
  * API only. Not a test: it measures and prints, and asserts nothing.
  *
- *   cvm-bench [--transactions N] [--customers N] [--batch N] [--csv-only | --api-only]
+ *   cvm-bench [--transactions N] [--customers N] [--batch N] [--repeat N]
+ *             [--csv-only | --api-only] [--grouped]
  *
  * The input is a synthetic purchase log, the same on every run: N purchases of
  * C customers ("C0000123") over two years from 2020-01-01, in rough global time
  * order with customers interleaved. Customer k first buys at purchase
  * floor(k * N / C); every other purchase is by a customer drawn uniformly from
  * those already seen, so early customers buy often and late ones rarely.
+ * --grouped reorders the same log by customer (each customer's purchases
+ * together, in time order), as exports sorted by customer arrive: the id
+ * table is then hit in cache, where interleaved customers cost a few memory
+ * latencies per purchase.
  *
  * Paths timed (each on a fresh model, on one core):
  *   add_batch   cvm_customers_add_batch over the log in batches (Arrow layout)
@@ -17,9 +22,17 @@
  *               (date "YYYY-MM-DDThh:mm:ss") to a temporary file, which is in
  *               the page cache when read: this measures parsing, not the disk.
  *
+ * Times are wall-clock (CLOCK_MONOTONIC); the "cpu" column is CPU time over
+ * wall time, so a figure taken while other processes shared the core shows
+ * it. --repeat N keeps the fastest of N runs of each path. MB/s is 10^6
+ * bytes of CSV file per second.
+ *
  * Model memory is what the model asked of a counting allocator (the 16-byte
- * headers it adds are not counted); "peak" counts a growing realloc as a copy
- * (old and new block both live), "peak in place" as if it grew in place. */
+ * headers it adds are not counted), in MiB; "peak" counts a growing realloc
+ * as a copy (old and new block both live), "peak-inpl" as if it grew in
+ * place. "B/cust after 16 B/tx" is (model bytes - 16 * transactions) /
+ * customers: what each customer costs once every stored transaction is
+ * charged 16 bytes. */
 #include "cvm.h"
 
 #include <errno.h>
@@ -146,6 +159,17 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* CPU time of the process (one thread): with `now`, shows whether the core
+ * was shared with other processes during a measurement. */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) != 0) {
+        return 0;
+    }
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 static double peak_rss_mb(void)
 {
     struct rusage ru;
@@ -203,8 +227,42 @@ static void put_id(char *p, uint32_t k)
     }
 }
 
-static void generate(dataset *d, size_t n, size_t customers)
+/* Reorder the log so each customer's purchases are together, in time order,
+ * customers by first purchase: how exports sorted by customer (CDNOW's files,
+ * most database dumps) arrive. Counting sort on the customer number. */
+static void group_by_customer(dataset *d, const uint32_t *cust)
 {
+    size_t *start = xmalloc((d->customers + 1) * sizeof *start), i;
+    dataset g = *d;
+    memset(start, 0, (d->customers + 1) * sizeof *start);
+    for (i = 0; i < d->n; i++) {
+        start[cust[i] + 1]++;
+    }
+    for (i = 0; i < d->customers; i++) {
+        start[i + 1] += start[i];
+    }
+    g.ids = xmalloc(d->n * ID_LEN);
+    g.times = xmalloc(d->n * sizeof *g.times);
+    g.cents = xmalloc(d->n * sizeof *g.cents);
+    g.amounts = xmalloc(d->n * sizeof *g.amounts);
+    for (i = 0; i < d->n; i++) {
+        size_t j = start[cust[i]]++;
+        memcpy(g.ids + j * ID_LEN, d->ids + i * ID_LEN, ID_LEN);
+        g.times[j] = d->times[i];
+        g.cents[j] = d->cents[i];
+        g.amounts[j] = d->amounts[i];
+    }
+    free(d->ids);
+    free(d->times);
+    free(d->cents);
+    free(d->amounts);
+    free(start);
+    *d = g;
+}
+
+static void generate(dataset *d, size_t n, size_t customers, int grouped)
+{
+    uint32_t *cust = xmalloc(n * sizeof *cust);
     uint64_t seed = UINT64_C(20200101), rng;
     const uint64_t span = (uint64_t)SPAN_DAYS * 86400u - JITTER_SECONDS;
     size_t i, next_new = 0;
@@ -228,6 +286,7 @@ static void generate(dataset *d, size_t n, size_t customers)
             k = below(&rng, seen);
         }
         put_id(d->ids + i * ID_LEN, k);
+        cust[i] = k;
         d->offsets[i] = i * ID_LEN;
         d->times[i] = START_TIME + (int64_t)((uint64_t)i * span / n) +
                       (int64_t)below(&rng, JITTER_SECONDS);
@@ -241,6 +300,10 @@ static void generate(dataset *d, size_t n, size_t customers)
         d->amounts[i] = (double)cents / 100.0;
     }
     d->offsets[n] = n * ID_LEN;
+    if (grouped) {
+        group_by_customer(d, cust);
+    }
+    free(cust);
 }
 
 static void dataset_free(dataset *d)
@@ -367,7 +430,8 @@ static size_t write_csv(const dataset *d, char *path, size_t pathlen)
 
 typedef struct result {
     int ran;
-    double seconds;
+    double seconds;   /* wall time (CLOCK_MONOTONIC) of the fastest run */
+    double cpu;       /* CPU time of that run */
     counter mem;
     size_t end_bytes; /* held by the model once loaded (before it is freed) */
     size_t customers, transactions, rows;
@@ -440,10 +504,11 @@ static void summarize(cvm_customers *c, result *r)
 }
 
 /* Record a run's figures; with --repeat the fastest time is kept. */
-static void finish(cvm_customers *c, result *r, double seconds)
+static void finish(cvm_customers *c, result *r, double seconds, double cpu)
 {
     if (!r->ran || seconds < r->seconds) {
         r->seconds = seconds;
+        r->cpu = cpu;
     }
     r->ran = 1;
     r->end_bytes = r->mem.cur;
@@ -456,9 +521,10 @@ static void run_batch(const dataset *d, size_t batch, result *r)
 {
     cvm_customers *c = new_model(&r->mem);
     size_t i;
-    double t0 = now(), t;
+    double t0 = now(), c0 = cpu_now(), t;
     for (i = 0; i < d->n; i += batch) {
         size_t k = d->n - i < batch ? d->n - i : batch;
+        /* Offsets stay absolute: id j of this batch is ids[offsets[i + j]..]. */
         cvm_status st = cvm_customers_add_batch(c, d->ids, d->offsets + i, d->times + i,
                                                 d->amounts + i, k);
         if (st != CVM_OK) {
@@ -466,7 +532,7 @@ static void run_batch(const dataset *d, size_t batch, result *r)
         }
     }
     t = now() - t0;
-    finish(c, r, t);
+    finish(c, r, t, cpu_now() - c0);
     cvm_customers_free(c);
 }
 
@@ -474,7 +540,7 @@ static void run_single(const dataset *d, result *r)
 {
     cvm_customers *c = new_model(&r->mem);
     size_t i;
-    double t0 = now(), t;
+    double t0 = now(), c0 = cpu_now(), t;
     for (i = 0; i < d->n; i++) {
         cvm_status st = cvm_customers_add(c, d->ids + d->offsets[i], ID_LEN, d->times[i],
                                           d->amounts[i]);
@@ -483,7 +549,7 @@ static void run_single(const dataset *d, result *r)
         }
     }
     t = now() - t0;
-    finish(c, r, t);
+    finish(c, r, t, cpu_now() - c0);
     cvm_customers_free(c);
 }
 
@@ -503,7 +569,7 @@ static int run_csv(const dataset *d, size_t repeat, result *r, size_t *bytes,
     st = cvm_csv_options_init(&o, sizeof o);
     for (k = 0; k < repeat; k++) {
         cvm_customers *c = new_model(&r->mem);
-        double t = 0;
+        double t = 0, c0 = cpu_now();
         if (st == CVM_OK) {
             t0 = now();
             st = cvm_customers_load_csv(c, path, &o);
@@ -513,7 +579,7 @@ static int run_csv(const dataset *d, size_t repeat, result *r, size_t *bytes,
             remove(path);
             die_api(c, "cvm_customers_load_csv", st);
         }
-        finish(c, r, t);
+        finish(c, r, t, cpu_now() - c0);
         cvm_customers_free(c);
     }
     remove(path);
@@ -525,9 +591,10 @@ static int run_csv(const dataset *d, size_t repeat, result *r, size_t *bytes,
 static void print_speed(const char *name, const result *r, size_t n, double bytes, int target)
 {
     double tps = (double)n / r->seconds;
-    printf("  %-22s %9.3f %12.2f M/s", name, r->seconds, tps / 1e6);
+    printf("  %-20s %8.3f %4.0f%% %9.2f M/s", name, r->seconds, 100.0 * r->cpu / r->seconds,
+           tps / 1e6);
     if (bytes > 0) {
-        double mbps = bytes / (1024.0 * 1024.0) / r->seconds;
+        double mbps = bytes / 1e6 / r->seconds;
         printf(" %9.1f MB/s   >= %.0f MB/s      %s\n", mbps, TARGET_CSV_MBPS,
                verdict(mbps >= TARGET_CSV_MBPS));
     } else if (target) {
@@ -576,16 +643,18 @@ static int usage(int rc)
 {
     fprintf(rc ? stderr : stdout,
             "usage: cvm-bench [--transactions N] [--customers N] [--batch N] [--repeat N]"
-            " [--csv-only | --api-only]\n"
+            " [--csv-only | --api-only] [--grouped]\n"
             "  defaults: 10M transactions, 1M customers, batches of 65536, 1 run per path\n"
-            "  (--repeat N: the fastest of N runs); N takes a k or M suffix\n");
+            "  (--repeat N: the fastest of N runs); N takes a k or M suffix\n"
+            "  --grouped: each customer's purchases together (a log sorted by customer)\n"
+            "  instead of customers interleaved in time order\n");
     return rc;
 }
 
 int main(int argc, char **argv)
 {
     size_t n = 10000000, customers = 1000000, batch = 65536, repeat = 1, csv_bytes = 0, run;
-    int api = 1, csv = 1, i;
+    int api = 1, csv = 1, grouped = 0, i;
     double t0, gen_seconds, write_seconds = 0;
     size_t input_bytes;
     dataset d;
@@ -610,6 +679,8 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--api-only") == 0) {
             api = 1;
             csv = 0;
+        } else if (strcmp(a, "--grouped") == 0) {
+            grouped = 1;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             return usage(0);
         } else {
@@ -628,13 +699,15 @@ int main(int argc, char **argv)
     }
 
     t0 = now();
-    generate(&d, n, customers);
+    generate(&d, n, customers, grouped);
     gen_seconds = now() - t0;
     input_bytes = n * (ID_LEN + sizeof(size_t) + sizeof(int64_t) + sizeof(double) +
                        sizeof(uint32_t));
-    printf("libcvm %s benchmark: %zu transactions, %zu customers, one core%s\n",
-           CVM_VERSION_STRING, n, customers, repeat > 1 ? ", fastest of repeated runs" : "");
-    printf("input: generated in %.2f s, %.0f MB of arrays (ids, offsets, times, amounts)\n",
+    printf("libcvm %s benchmark: %zu transactions, %zu customers, %s, one core%s\n",
+           CVM_VERSION_STRING, n, customers,
+           grouped ? "grouped by customer" : "customers interleaved in time order",
+           repeat > 1 ? ", fastest of repeated runs" : "");
+    printf("input: generated in %.2f s, %.0f MiB of arrays (ids, offsets, times, amounts)\n",
            gen_seconds, mb(input_bytes));
 
     if (api) {
@@ -648,7 +721,7 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    printf("\nthroughput                  seconds  transactions     bandwidth   target           result\n");
+    printf("\nthroughput (wall)     seconds  cpu  transactions     bandwidth   target           result\n");
     if (rb.ran) {
         char name[40];
         snprintf(name, sizeof name, "add_batch (%zu)", batch);
@@ -658,7 +731,7 @@ int main(int argc, char **argv)
     if (rc.ran) {
         print_speed("load_csv", &rc, n, (double)csv_bytes, 0);
         printf("  (CSV: %.1f MB, %.1f bytes/row, written in %.2f s, read from the page cache)\n",
-               mb(csv_bytes), (double)csv_bytes / (double)n, write_seconds);
+               (double)csv_bytes / 1e6, (double)csv_bytes / (double)n, write_seconds);
     }
 
     printf("\nsummary (frequency, recency, T, monetary)\n");
@@ -690,7 +763,7 @@ int main(int argc, char **argv)
         printf("  models agree: %s\n", same ? "yes" : "NO (summaries differ)");
     }
 
-    printf("\nmemory (model's allocations)        MB                 bytes/    B/cust after   bytes/   "
+    printf("\nmemory (model's allocations)       MiB                 bytes/    B/cust after   bytes/   "
            "<= %.0f B/cust + %.0f B/tx\n", TARGET_CUST_BYTES, TARGET_TX_BYTES);
     printf("  %-10s %9s %9s %9s %9s %11s %9s\n", "model", "end", "peak", "peak-inpl",
            "customer", "16 B/tx", "tx");
@@ -701,7 +774,7 @@ int main(int argc, char **argv)
     if (rc.ran) {
         print_memory("load_csv", &rc);
     }
-    printf("  process peak RSS: %.1f MB (includes the %.0f MB input arrays)\n", peak_rss_mb(),
+    printf("  process peak RSS: %.1f MiB (includes the %.0f MiB of input arrays)\n", peak_rss_mb(),
            mb(input_bytes));
     dataset_free(&d);
     return 0;
