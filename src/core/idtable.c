@@ -119,18 +119,21 @@ static int same_id(const cvm__idtable *t, size_t index, uint64_t word, const voi
     return n == len && memcmp(s, id, len) == 0;
 }
 
-static size_t find(const cvm__idtable *t, const void *id, size_t len, uint64_t hash,
-                   uint64_t word)
+/* Walk the probe chain of `hash`; with `id` NULL, stop at the first tag
+ * match without comparing ids (a prefetch hint). */
+static size_t probe(const cvm__idtable *t, uint64_t hash, const void *id, size_t len,
+                    uint64_t word)
 {
     uint32_t tag = (uint32_t)(hash >> 32);
     size_t pos;
     for (pos = tag & t->mask; t->mask; pos = (pos + 1) & t->mask) {
         uint64_t slot = t->slots[pos];
+        size_t index = (size_t)(uint32_t)slot - 1;
         if (slot == 0) {
             break;
         }
-        if ((uint32_t)(slot >> 32) == tag && same_id(t, (uint32_t)slot - 1u, word, id, len)) {
-            return (size_t)(uint32_t)slot - 1;
+        if ((uint32_t)(slot >> 32) == tag && (id == NULL || same_id(t, index, word, id, len))) {
+            return index;
         }
     }
     return SIZE_MAX;
@@ -138,7 +141,7 @@ static size_t find(const cvm__idtable *t, const void *id, size_t len, uint64_t h
 
 size_t cvm__idtable_find(const cvm__idtable *t, const void *id, size_t len, uint64_t hash)
 {
-    return find(t, id, len, hash, inline_word(id, len));
+    return probe(t, hash, id, len, inline_word(id, len));
 }
 
 static void place(uint64_t *slots, size_t mask, uint64_t slot)
@@ -205,7 +208,7 @@ cvm_status cvm__idtable_intern(cvm__idtable *t, const cvm_allocator *a, const vo
                                uint64_t hash, size_t *index, int *created)
 {
     uint64_t word = inline_word(id, len);
-    size_t found = find(t, id, len, hash, word), arena = word ? 0 : len;
+    size_t found = probe(t, hash, id, len, word), arena = word ? 0 : len;
     unsigned char *rec;
     if (found != SIZE_MAX) {
         *index = found;
@@ -255,18 +258,7 @@ void cvm__idtable_truncate(cvm__idtable *t, size_t count)
 
 size_t cvm__idtable_candidate(const cvm__idtable *t, uint64_t hash)
 {
-    uint32_t tag = (uint32_t)(hash >> 32);
-    size_t pos;
-    for (pos = tag & t->mask; t->mask; pos = (pos + 1) & t->mask) {
-        uint64_t slot = t->slots[pos];
-        if (slot == 0) {
-            break;
-        }
-        if ((uint32_t)(slot >> 32) == tag) {
-            return (size_t)(uint32_t)slot - 1;
-        }
-    }
-    return SIZE_MAX;
+    return probe(t, hash, NULL, 0, 0);
 }
 
 void cvm__idtable_prefetch(const cvm__idtable *t, uint64_t hash)
