@@ -1003,10 +1003,10 @@ START_TEST(test_period_boundaries)
         int oi;
         for (oi = 0; oi < 5; oi++) {
             const int64_t origin = origins[oi];
-            /* boundaries b with 1 <= b - 1 and b + p - 1 < 2^62, periods
-             * inside (INT32_MIN, INT32_MAX) */
+            /* boundaries b with 1 <= b - 1 and b + p - 1 < 2^60 (the time
+             * limit), periods inside (INT32_MIN, INT32_MAX) */
             int64_t kmin = origin >= 2 ? -((origin - 2) / p) : (2 - origin + p - 1) / p;
-            int64_t kmax = ((INT64_C(1) << 62) - origin) / p - 2;
+            int64_t kmax = ((INT64_C(1) << 60) - origin) / p - 2;
             cvm_customers *c;
             int i, made = 0;
             if (kmin < INT32_MIN + 3) {

@@ -45,10 +45,12 @@ CVM_API const char *cvm_customers_errmsg(const cvm_customers *c);
 /* Record one purchase of `amount` at `time` by the customer whose id is the
  * `id_len` bytes at `id` (any bytes; 1..65535 long). Events may come in any
  * order. The customer's summary is current on return, in O(1) amortised time
- * for purchases at or after the customer's latest period.
+ * (a purchase between a customer's first and last period leaves its period
+ * count to be settled by the next read of that customer, O(k log k) once).
  * Errors: CVM_E_INVALID (NULL, empty or overlong id), CVM_E_RANGE (amount NaN,
- * infinite or negative; time negative or beyond the period range),
- * CVM_E_NOMEM. On any error the model is unchanged. */
+ * infinite, negative or above 1e15; time negative, at or past 2^60 seconds, or
+ * beyond 2^31 periods from the origin), CVM_E_NOMEM (also past 2^31 - 1
+ * stored purchases). On any error the model is unchanged. */
 CVM_API cvm_status cvm_customers_add(cvm_customers *c, const void *id, size_t id_len,
                                      int64_t time, double amount);
 

@@ -8,11 +8,7 @@
 cvm_status cvm_simulate_options_init(cvm_simulate_options *opts, size_t size)
 {
     const cvm_simulate_options def = CVM_SIMULATE_OPTIONS_INIT;
-    if (opts == NULL || size != sizeof def) {
-        return opts == NULL ? CVM_E_INVALID : CVM_E_ABI;
-    }
-    *opts = def;
-    return CVM_OK;
+    return cvm__options_init(opts, size, &def, sizeof def, sizeof def);
 }
 
 static int positive(const double *v, size_t n)

@@ -30,6 +30,11 @@ char *cvm__strndup(const cvm_allocator *a, const char *s, size_t n);
  * Copies min(size, cur_size) bytes over `dst`, which holds the defaults.
  * Returns CVM_E_ABI otherwise. `src` NULL leaves the defaults. */
 cvm_status cvm__options_copy(void *dst, size_t cur_size, const void *src, size_t v1_size);
+/* The body of every cvm_X_options_init(opts, size): `size` bytes at `opts`
+ * get `defaults` (our `cur_size` bytes; zeros past them) and the size field
+ * says `size`. Sizes from `v1_size` to 4096. CVM_E_INVALID for NULL. */
+cvm_status cvm__options_init(void *opts, size_t size, const void *defaults, size_t cur_size,
+                             size_t v1_size);
 
 /* ---- error text (errmsg.c) -------------------------------------------- */
 
@@ -48,6 +53,14 @@ cvm_status cvm__verrf(char *buf, size_t n, cvm_status status, const char *fmt, v
 /* Write `n` bytes of `s` into `buf` (`len` bytes) for a message: printable
  * ASCII kept, others as \xHH, cut with "..." past 40 characters. */
 void cvm__quote(char *buf, size_t len, const char *s, size_t n);
+
+/* ---- files (fileio.c) ------------------------------------------------- */
+
+/* errno's text, thread-safely, in `buf`. */
+const char *cvm__strerror(int e, char *buf, size_t n);
+/* mkstemp() for a file that will replace another: `tmpl` ends in XXXXXX;
+ * the file is created with mode 0666 less the umask, as fopen() would. */
+int cvm__mkstemp_public(char *tmpl);
 
 /* ---- growable arrays (vec.c) ------------------------------------------ */
 

@@ -377,8 +377,9 @@ static cvm_status cvm__refill(cvm__csv *r)
     r->end += got;
     if (got < want) {
         if (ferror(r->fp)) {
+            char text[128];
             r->failed = cvm__errf(r->errmsg, sizeof r->errmsg, CVM_E_IO, "%s: read error: %s",
-                                  r->name, strerror(errno));
+                                  r->name, cvm__strerror(errno, text, sizeof text));
             return r->failed;
         }
         r->eof = 1;
@@ -507,7 +508,9 @@ cvm_status cvm__csv_open_file(cvm__csv **out, const cvm_allocator *a, const char
     }
     r->fp = fopen(path, "rb");
     if (r->fp == NULL) {
-        st = cvm__errf(err, errlen, CVM_E_IO, "%s: cannot open: %s", path, strerror(errno));
+        char text[128];
+        st = cvm__errf(err, errlen, CVM_E_IO, "%s: cannot open: %s", path,
+                       cvm__strerror(errno, text, sizeof text));
         cvm__csv_close(r);
         return st;
     }

@@ -119,10 +119,10 @@ static int same_id(const cvm__idtable *t, size_t index, uint64_t word, const voi
     return n == len && memcmp(s, id, len) == 0;
 }
 
-/* Walk the probe chain of `hash`; with `id` NULL, stop at the first tag
+/* Walk the probe chain of `hash`; with `verify` 0, stop at the first tag
  * match without comparing ids (a prefetch hint). */
 static size_t probe(const cvm__idtable *t, uint64_t hash, const void *id, size_t len,
-                    uint64_t word)
+                    uint64_t word, int verify)
 {
     uint32_t tag = (uint32_t)(hash >> 32);
     size_t pos;
@@ -132,7 +132,7 @@ static size_t probe(const cvm__idtable *t, uint64_t hash, const void *id, size_t
         if (slot == 0) {
             break;
         }
-        if ((uint32_t)(slot >> 32) == tag && (id == NULL || same_id(t, index, word, id, len))) {
+        if ((uint32_t)(slot >> 32) == tag && (!verify || same_id(t, index, word, id, len))) {
             return index;
         }
     }
@@ -141,7 +141,7 @@ static size_t probe(const cvm__idtable *t, uint64_t hash, const void *id, size_t
 
 size_t cvm__idtable_find(const cvm__idtable *t, const void *id, size_t len, uint64_t hash)
 {
-    return probe(t, hash, id, len, inline_word(id, len));
+    return probe(t, hash, id, len, inline_word(id, len), 1);
 }
 
 static void place(uint64_t *slots, size_t mask, uint64_t slot)
@@ -208,7 +208,7 @@ cvm_status cvm__idtable_intern(cvm__idtable *t, const cvm_allocator *a, const vo
                                uint64_t hash, size_t *index, int *created)
 {
     uint64_t word = inline_word(id, len);
-    size_t found = probe(t, hash, id, len, word), arena = word ? 0 : len;
+    size_t found = probe(t, hash, id, len, word, 1), arena = word ? 0 : len;
     unsigned char *rec;
     if (found != SIZE_MAX) {
         *index = found;
@@ -258,7 +258,7 @@ void cvm__idtable_truncate(cvm__idtable *t, size_t count)
 
 size_t cvm__idtable_candidate(const cvm__idtable *t, uint64_t hash)
 {
-    return probe(t, hash, NULL, 0, 0);
+    return probe(t, hash, NULL, 0, 0, 0);
 }
 
 void cvm__idtable_prefetch(const cvm__idtable *t, uint64_t hash)

@@ -99,8 +99,9 @@ struct cvm__snap_writer {
 
 static cvm_status writer_io_error(cvm__snap_writer *w, int errnum)
 {
+    char text[128];
     w->failed = cvm__errf(w->err, w->errlen, CVM_E_IO, "%s: cannot write: %s", w->path,
-                          strerror(errnum));
+                          cvm__strerror(errnum, text, sizeof text));
     return w->failed;
 }
 
@@ -171,11 +172,11 @@ static cvm_status writer_alloc(cvm__snap_writer **out, const cvm_allocator *a, c
     return CVM_OK;
 }
 
-/* mkstemp, not tmpfile(): the file must be in the target's directory for
- * the final rename to be atomic. */
+/* Not tmpfile(): the file must be in the target's directory for the final
+ * rename to be atomic. */
 static cvm_status writer_open_tmp(cvm__snap_writer *w)
 {
-    int fd = mkstemp(w->tmp);
+    int fd = cvm__mkstemp_public(w->tmp);
     int e;
     if (fd < 0) {
         return writer_io_error(w, errno);
@@ -425,14 +426,18 @@ static cvm_status load_file(cvm__snap_reader *r, const char *path, char *err, si
     cvm_status st;
     int e;
     if (!f) {
-        return cvm__errf(err, errlen, CVM_E_IO, "%s: cannot open: %s", path, strerror(errno));
+        char text[128];
+        return cvm__errf(err, errlen, CVM_E_IO, "%s: cannot open: %s", path,
+                         cvm__strerror(errno, text, sizeof text));
     }
     errno = 0;
     st = read_all(f, &r->alloc, &r->data, &r->size);
     e = errno;
     fclose(f);
     if (st == CVM_E_IO) {
-        return cvm__errf(err, errlen, st, "%s: cannot read: %s", path, strerror(e));
+        char text[128];
+        return cvm__errf(err, errlen, st, "%s: cannot read: %s", path,
+                         cvm__strerror(e, text, sizeof text));
     }
     if (st != CVM_OK) {
         return cvm__errf(err, errlen, st, "%s: out of memory", path);

@@ -11,31 +11,19 @@
 cvm_status cvm_customers_options_init(cvm_customers_options *opts, size_t size)
 {
     const cvm_customers_options def = CVM_CUSTOMERS_OPTIONS_INIT;
-    if (opts == NULL || size != sizeof def) {
-        return opts == NULL ? CVM_E_INVALID : CVM_E_ABI;
-    }
-    *opts = def;
-    return CVM_OK;
+    return cvm__options_init(opts, size, &def, sizeof def, sizeof def);
 }
 
 cvm_status cvm_csv_options_init(cvm_csv_options *opts, size_t size)
 {
     const cvm_csv_options def = CVM_CSV_OPTIONS_INIT;
-    if (opts == NULL || size != sizeof def) {
-        return opts == NULL ? CVM_E_INVALID : CVM_E_ABI;
-    }
-    *opts = def;
-    return CVM_OK;
+    return cvm__options_init(opts, size, &def, sizeof def, sizeof def);
 }
 
 cvm_status cvm_summary_options_init(cvm_summary_options *opts, size_t size)
 {
     const cvm_summary_options def = CVM_SUMMARY_OPTIONS_INIT;
-    if (opts == NULL || size != sizeof def) {
-        return opts == NULL ? CVM_E_INVALID : CVM_E_ABI;
-    }
-    *opts = def;
-    return CVM_OK;
+    return cvm__options_init(opts, size, &def, sizeof def, sizeof def);
 }
 
 cvm_status cvm__cerr(cvm_customers *c, cvm_status status, const char *fmt, ...)
@@ -72,12 +60,11 @@ cvm_status cvm__customers_create(cvm_customers **out, const cvm_allocator *a,
     return CVM_OK;
 }
 
-static int options_valid(const cvm_customers_options *o)
+int cvm__options_valid(const cvm_customers_options *o)
 {
-    /* Origins and calibration ends far outside the representable periods
-     * would make every period computation overflow. */
-    const int64_t lim = INT64_C(1) << 60;
-    return o->period_seconds >= 1 && o->period_origin > -lim && o->period_origin < lim &&
+    const int64_t lim = CVM__TIME_LIMIT;
+    return o->period_seconds >= 1 && o->period_seconds < lim && o->period_origin > -lim &&
+           o->period_origin < lim &&
            (o->calibration_end == CVM_TIME_NONE ||
             (o->calibration_end > -lim && o->calibration_end < lim));
 }
@@ -95,7 +82,7 @@ cvm_status cvm_customers_new(cvm_customers **out, const cvm_customers_options *o
     if (st != CVM_OK) {
         return st;
     }
-    if (!options_valid(&o) || cvm__allocator_copy(&a, o.allocator) != CVM_OK) {
+    if (!cvm__options_valid(&o) || cvm__allocator_copy(&a, o.allocator) != CVM_OK) {
         return CVM_E_INVALID;
     }
     return cvm__customers_create(out, &a, &o);
@@ -141,7 +128,7 @@ cvm_status cvm_customers_find(const cvm_customers *c, const void *id, size_t id_
                               size_t *index)
 {
     size_t i;
-    if (c == NULL || index == NULL || (id == NULL && id_len > 0)) {
+    if (c == NULL || index == NULL || id == NULL) {
         return CVM_E_INVALID;
     }
     i = cvm__idtable_find(&c->ids, id, id_len, cvm__hash_bytes(id, id_len));

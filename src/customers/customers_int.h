@@ -16,7 +16,19 @@ typedef struct cvm__event {
 /* Events live in fixed blocks: no copy and no doubling slack as they grow. */
 #define CVM__EVENT_BLOCK_BITS 16
 #define CVM__EVENT_BLOCK ((size_t)1 << CVM__EVENT_BLOCK_BITS)
-#define CVM__MAX_EVENTS ((size_t)UINT32_MAX - 1)
+/* At most 2^31 - 1 purchases: a count of periods then always fits in the
+ * 31 bits cvm__cust.n leaves beside its flag. */
+#define CVM__MAX_EVENTS ((size_t)INT32_MAX)
+/* Times, origins and calibration and observation ends lie within +-2^60
+ * seconds (36 billion years), so their differences never overflow. */
+#define CVM__TIME_LIMIT (INT64_C(1) << 60)
+/* The largest amount of one purchase: sums of up to 2^31 of them stay
+ * finite and exact to a cent's fraction far beyond any real ledger. */
+#define CVM__MAX_AMOUNT 1e15
+/* Set in cvm__cust.n while purchases that came between the first and last
+ * period may repeat a period: the low bits then over-count, and
+ * cvm__settle() counts exactly before anyone reads them. */
+#define CVM__N_UNSETTLED 0x80000000u
 #define CVM__MAX_ID_LEN CVM__ID_MAX_LEN
 
 /* A customer's record in the id table (40 bytes): its id word, then its
@@ -95,8 +107,8 @@ static inline int cvm__event_ok(const cvm_customers *c, size_t id_len, int64_t t
                                 double amount)
 {
     int64_t p;
-    if (id_len - 1 >= CVM__MAX_ID_LEN || !(amount >= 0 && amount <= 1.7976931348623157e308) ||
-        time < 0) {
+    if (id_len - 1 >= CVM__MAX_ID_LEN || !(amount >= 0 && amount <= CVM__MAX_AMOUNT) ||
+        time < 0 || time >= CVM__TIME_LIMIT) {
         return 0;
     }
     p = cvm__period_of(c, time);
@@ -132,6 +144,12 @@ void cvm__rollback(cvm_customers *c);
 /* Copy customer i's events, oldest first, into c->scratch (cvm__event with
  * `next` unused); returns their number or SIZE_MAX when out of memory. */
 size_t cvm__collect_events(cvm_customers *c, const cvm_customers *src, size_t i);
+
+/* Whether options are usable (period >= 1, times within CVM__TIME_LIMIT). */
+int cvm__options_valid(const cvm_customers_options *o);
+/* Make customer i's period count exact (see CVM__N_UNSETTLED): O(k log k)
+ * in its k purchases, once after out-of-order purchases. CVM_E_NOMEM. */
+cvm_status cvm__settle(cvm_customers *c, size_t i);
 
 /* Allocate a model with the given (already checked) options. */
 cvm_status cvm__customers_create(cvm_customers **out, const cvm_allocator *a,

@@ -20,8 +20,15 @@ cvm_status cvm__check_event(cvm_customers *c, const char *where, size_t id_len, 
     if (amount < 0) {
         return cvm__cerr(c, CVM_E_RANGE, "%samount %g is negative", where, amount);
     }
+    if (amount > CVM__MAX_AMOUNT) {
+        return cvm__cerr(c, CVM_E_RANGE, "%samount %g is above the limit of 1e15", where, amount);
+    }
     if (time < 0) {
         return cvm__cerr(c, CVM_E_RANGE, "%stime %lld is before 1970-01-01", where,
+                         (long long)time);
+    }
+    if (time >= CVM__TIME_LIMIT) {
+        return cvm__cerr(c, CVM_E_RANGE, "%stime %lld is too far in the future", where,
                          (long long)time);
     }
     p = cvm__period_of(c, time);
@@ -69,24 +76,11 @@ cvm_status cvm__reserve_events(cvm_customers *c, size_t n)
     return CVM_OK;
 }
 
-/* Whether customer `cu` already has a calibration purchase in `period`,
- * looking past its newest event (the one being added). */
-static int has_period(const cvm_customers *c, const cvm__cust *cu, int32_t period)
-{
-    uint32_t e = cvm__event_at(c, cu->head - 1)->next;
-    while (e) {
-        const cvm__event *ev = cvm__event_at(c, e - 1);
-        if (ev->period == period) {
-            return 1;
-        }
-        e = ev->next;
-    }
-    return 0;
-}
-
-/* Fold one calibration purchase into the summary. Every case but a purchase
- * strictly between the first and last periods is O(1). */
-static void fold(const cvm_customers *c, cvm__cust *cu, int32_t p, double amount, size_t *rows)
+/* Fold one calibration purchase into the summary, in O(1). A purchase
+ * strictly between the first and last periods may or may not open a new
+ * period; rather than search the customer's purchases for it, count it and
+ * leave the count to be settled when it is read. */
+static void fold(cvm__cust *cu, int32_t p, double amount, size_t *rows)
 {
     if (cu->n == 0) {
         cu->first = cu->last = p;
@@ -106,7 +100,7 @@ static void fold(const cvm_customers *c, cvm__cust *cu, int32_t p, double amount
         cu->first_amount = amount;
         cu->first = p;
     } else {
-        cu->n += !has_period(c, cu, p);
+        cu->n = (cu->n + 1) | CVM__N_UNSETTLED;
         cu->rest_amount += amount;
     }
 }
@@ -127,7 +121,7 @@ cvm_status cvm__record(cvm_customers *c, size_t index, int32_t period, double am
         c->max_period = period;
     }
     if (period <= c->cal_period) {
-        fold(c, cu, period, amount, &c->rows);
+        fold(cu, period, amount, &c->rows);
     }
     return CVM_OK;
 }
@@ -341,7 +335,7 @@ static void replay(cvm_customers *c, cvm__cust *cu)
         ev->next = cu->head;
         cu->head = e;
         if (ev->period <= c->cal_period) {
-            fold(c, cu, ev->period, ev->amount, &rows);
+            fold(cu, ev->period, ev->amount, &rows);
         }
         e = next;
     }

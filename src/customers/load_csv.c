@@ -92,6 +92,9 @@ static cvm_status parse_amount(cvm_customers *c, cvm__csv *r, const cvm__csv_fie
     if (*amount < 0) {
         return bad_amount(c, r, f, CVM_E_RANGE, "is negative");
     }
+    if (*amount > CVM__MAX_AMOUNT) {
+        return bad_amount(c, r, f, CVM_E_RANGE, "is above the limit of 1e15");
+    }
     return CVM_OK;
 }
 
@@ -129,13 +132,15 @@ static cvm_status parse_record(cvm_customers *c, cvm__csv *r, const cvm_csv_opti
                                const columns *cols, const cvm__csv_field *f, size_t nf,
                                int64_t *t, double *amount)
 {
-    const cvm__csv_field *id = &f[cols->id], *date = &f[cols->date];
+    const cvm__csv_field *id, *date;
     cvm_status st;
     if (nf < cols->needed) {
         return cvm__cerr(c, CVM_E_PARSE, "%s:%llu: %zu field%s, expected at least %zu",
                          cvm__csv_name(r), (unsigned long long)cvm__csv_line(r), nf,
                          nf == 1 ? "" : "s", cols->needed);
     }
+    id = &f[cols->id];
+    date = &f[cols->date];
     if (cvm_parse_time(date->ptr, date->len, o->date_format, t) != CVM_OK) {
         char q[200];
         cvm__quote(q, sizeof q, date->ptr, date->len);
@@ -148,7 +153,7 @@ static cvm_status parse_record(cvm_customers *c, cvm__csv *r, const cvm_csv_opti
         return st;
     }
     if (id->len == 0 || id->len > CVM__MAX_ID_LEN) {
-        return cvm__cerr(c, CVM_E_INVALID, "%s:%llu:%u: id is %s", cvm__csv_name(r),
+        return cvm__cerr(c, CVM_E_PARSE, "%s:%llu:%u: id is %s", cvm__csv_name(r),
                          (unsigned long long)cvm__csv_line(r), (unsigned)id->column,
                          id->len ? "longer than 65535 bytes" : "empty");
     }
@@ -159,11 +164,12 @@ static cvm_status parse_record(cvm_customers *c, cvm__csv *r, const cvm_csv_opti
 static cvm_status add_record(cvm_customers *c, cvm__csv *r, const cvm_csv_options *o,
                              const columns *cols, const cvm__csv_field *f, size_t nf, batch *b)
 {
-    const cvm__csv_field *id = &f[cols->id];
+    const cvm__csv_field *id;
     cvm_status st = parse_record(c, r, o, cols, f, nf, &b->times[b->n], &b->amounts[b->n]);
     if (st != CVM_OK) {
         return st;
     }
+    id = &f[cols->id];
     if (cvm__vec_reserve(&b->ids, &c->alloc, 1, b->ids.len + id->len) != CVM_OK) {
         return cvm__cerr(c, CVM_E_NOMEM, "%s: out of memory", cvm__csv_name(r));
     }

@@ -171,8 +171,8 @@ static cvm_status read_opts(const loader *l, const cvm_allocator *a, cvm_custome
     o.period_seconds = (int64_t)cvm__get_u64(p);
     o.period_origin = (int64_t)cvm__get_u64(p + 8);
     o.calibration_end = (int64_t)cvm__get_u64(p + 16);
-    if (o.period_seconds < 1) {
-        return bad(l, "period is not positive");
+    if (!cvm__options_valid(&o)) {
+        return bad(l, "period, origin or calibration end out of range");
     }
     st = cvm__customers_create(out, a, &o);
     return st == CVM_OK ? st : cvm__errf(l->err, l->errlen, st, "%s: out of memory", l->path);
@@ -276,10 +276,12 @@ cvm_status cvm_customers_load(cvm_customers **out, const char *path,
     }
     *out = NULL;
     if (cvm__options_copy(&o, sizeof o, opts, sizeof o) != CVM_OK) {
-        return CVM_E_ABI;
+        return cvm__errf(errbuf, errbuf ? errlen : 0, CVM_E_ABI,
+                         "%s: options of unsupported size or with unknown fields", path);
     }
     if (cvm__allocator_copy(&a, o.allocator) != CVM_OK) {
-        return CVM_E_INVALID;
+        return cvm__errf(errbuf, errbuf ? errlen : 0, CVM_E_INVALID, "%s: incomplete allocator",
+                         path);
     }
     st = cvm__snap_open(&r, &a, path, KIND_CUSTOMERS, errbuf, errlen);
     if (st != CVM_OK) {

@@ -29,6 +29,10 @@ static cvm_status make_view(cvm_customers *c, const cvm_summary_options *opts, v
         if (c->cal_period == INT32_MAX) {
             return cvm__cerr(c, CVM_E_RANGE, "a holdout needs a calibration end");
         }
+        if (o.observation_end <= -CVM__TIME_LIMIT || o.observation_end >= CVM__TIME_LIMIT) {
+            return cvm__cerr(c, CVM_E_RANGE, "observation end %lld is out of range",
+                             (long long)o.observation_end);
+        }
         p = cvm__floor_div(o.observation_end - c->opts.period_origin, c->opts.period_seconds);
         if (p < c->cal_period) {
             return cvm__cerr(c, CVM_E_RANGE, "observation end is before the calibration end");
@@ -44,22 +48,21 @@ static int cmp_period(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Holdout periods and spend of customer i: walks its purchases, so O(k log k). */
-static cvm_status holdout(cvm_customers *c, const view *v, size_t i, double *x, double *m)
+/* Distinct periods and total spend of customer i's purchases in periods
+ * (lo, hi]: walks its purchases, so O(k log k). */
+static cvm_status periods_in(cvm_customers *c, size_t i, int32_t lo, int32_t hi, uint32_t *count,
+                             double *sum)
 {
     size_t k = 0, j;
     uint32_t e;
     cvm__event *buf;
-    double sum = 0;
-    *x = *m = 0;
-    if (!v->holdout) {
-        return CVM_OK;
-    }
+    *count = 0;
+    *sum = 0;
     for (e = cvm__cust_at(c, i)->head; e; e = cvm__event_at(c, e - 1)->next) {
         const cvm__event *ev = cvm__event_at(c, e - 1);
-        if (ev->period > c->cal_period && ev->period <= v->obs) {
+        if (ev->period > lo && ev->period <= hi) {
             if (cvm__vec_reserve(&c->scratch, &c->alloc, sizeof *ev, k + 1) != CVM_OK) {
-                return cvm__cerr(c, CVM_E_NOMEM, "out of memory computing the holdout");
+                return cvm__cerr(c, CVM_E_NOMEM, "out of memory counting purchase periods");
             }
             ((cvm__event *)c->scratch.data)[k++] = *ev;
         }
@@ -69,17 +72,48 @@ static cvm_status holdout(cvm_customers *c, const view *v, size_t i, double *x, 
         qsort(buf, k, sizeof *buf, cmp_period);
     }
     for (j = 0; j < k; j++) {
-        *x += j == 0 || buf[j].period != buf[j - 1].period;
-        sum += buf[j].amount;
+        *count += j == 0 || buf[j].period != buf[j - 1].period;
+        *sum += buf[j].amount;
     }
-    *m = k ? sum / *x : 0;
     return CVM_OK;
+}
+
+cvm_status cvm__settle(cvm_customers *c, size_t i)
+{
+    cvm__cust *cu = cvm__cust_at(c, i);
+    uint32_t n;
+    double sum;
+    cvm_status st;
+    if (!(cu->n & CVM__N_UNSETTLED)) {
+        return CVM_OK;
+    }
+    st = periods_in(c, i, INT32_MIN, c->cal_period, &n, &sum);
+    if (st == CVM_OK) {
+        cu->n = n;
+    }
+    return st;
+}
+
+/* Holdout periods and mean spend of customer i. */
+static cvm_status holdout(cvm_customers *c, const view *v, size_t i, double *x, double *m)
+{
+    uint32_t n = 0;
+    double sum = 0;
+    cvm_status st = v->holdout ? periods_in(c, i, c->cal_period, v->obs, &n, &sum) : CVM_OK;
+    *x = n;
+    *m = n ? sum / n : 0;
+    return st;
 }
 
 static cvm_status value(cvm_customers *c, const view *v, size_t i, int32_t col, double *out)
 {
     const cvm__cust *cu = cvm__cust_at(c, i);
-    double x = (double)cu->n - 1, dummy;
+    double x, dummy;
+    cvm_status st = cvm__settle(c, i);
+    if (st != CVM_OK) {
+        return st;
+    }
+    x = (double)cu->n - 1;
     switch (col) {
     case CVM_COL_FREQUENCY: *out = x; return CVM_OK;
     case CVM_COL_RECENCY: *out = ((double)cu->last - cu->first) * v->scale; return CVM_OK;
