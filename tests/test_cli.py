@@ -117,6 +117,8 @@ def test_bad_input(tmp):
     bad_input("unknown option", run("summary", p, "--frobnicate"), "--frobnicate")
     bad_input("unknown command", run("frobnicate"), "frobnicate")
     bad_input("bad params", run("simulate", "--params", "1,2,x"), "--params")
+    bad_input("simulate past 9999", run("simulate", "--start", "9999-06-01", "--weeks", "200"), "9999")
+    bad_input("simulate zero weeks", run("simulate", "--weeks", "0"), "simulate")
     # A failed run with -o leaves an existing output untouched and no temp files.
     out = write("keep.csv", "previous\n")
     bad = write("bad2.csv", "id,date,amount\n1,2020-01-01,1\n2,2020-01-02,-1\n")
@@ -127,12 +129,31 @@ def test_bad_input(tmp):
     check("failed -o leaves no temp", not [n for n in os.listdir(tmp) if ".tmp-" in n], str(os.listdir(tmp)))
 
 
+def test_options(tmp):
+    log = "id,date\n1,2020-01-01\n1,2020-01-03\n1,2020-01-06\n"
+    r = run("summary", "-", "--amount", "none", "--period", "week", stdin=log)
+    rows = list(csv.DictReader(io.StringIO(r.stdout)))
+    # Wednesday and Friday share lifetimes' Monday-to-Sunday week; the next
+    # Monday starts another: one repeat period, no amounts.
+    check("week periods", r.returncode == 0 and rows[0]["frequency"] == "1", r.stdout + r.stderr)
+    check("no amount column", rows and rows[0]["monetary_value"] == "0", r.stdout)
+    old = os.umask(0o022)
+    try:
+        out = os.path.join(tmp, "perm.csv")
+        r = run("simulate", "--customers", "2", "-o", out)
+        mode = os.stat(out).st_mode & 0o777
+        check("output honours the umask", r.returncode == 0 and mode == 0o644, oct(mode))
+    finally:
+        os.umask(old)
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         os.makedirs(os.path.join(tmp, "a"))
         os.makedirs(os.path.join(tmp, "b"))
         test_simulate_summary(os.path.join(tmp, "a"))
         test_bad_input(os.path.join(tmp, "b"))
+        test_options(tmp)
     test_cdnow()
     print(f"cli: {results['passed']} passed, {results['failed']} failed, {results['skipped']} skipped")
     return 1 if results["failed"] else 0

@@ -59,6 +59,26 @@ START_TEST(options_copy_follows_the_abi_rules)
 }
 END_TEST
 
+/* A binding built against a newer header passes a bigger struct to _init:
+ * it gets our defaults and zeros past them. */
+START_TEST(options_init_accepts_newer_sizes)
+{
+    union { cvm_summary_options o; unsigned char bytes[sizeof(cvm_summary_options) + 16]; } u;
+    const cvm_summary_options def = CVM_SUMMARY_OPTIONS_INIT;
+    size_t i;
+    memset(&u, 0xAB, sizeof u);
+    ck_assert_int_eq(cvm_summary_options_init(&u.o, sizeof u), CVM_OK);
+    ck_assert_uint_eq(u.o.size, sizeof u);
+    ck_assert_int_eq(u.o.unit_seconds, def.unit_seconds);
+    ck_assert(u.o.observation_end == def.observation_end);
+    for (i = sizeof def; i < sizeof u; i++) {
+        ck_assert_uint_eq(u.bytes[i], 0);
+    }
+    ck_assert_int_eq(cvm_summary_options_init(&u.o, sizeof(size_t)), CVM_E_ABI);
+    ck_assert_int_eq(cvm_summary_options_init(NULL, sizeof u), CVM_E_INVALID);
+}
+END_TEST
+
 START_TEST(allocator_must_be_complete)
 {
     cvm_allocator a, bad = {sizeof bad, NULL, NULL, NULL, NULL};
@@ -219,9 +239,11 @@ static Suite *make_suite(void)
 {
     Suite *s = suite_create("core");
     TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60); /* 200,000 ids take seconds under the sanitizers */
     tcase_add_test(tc, status_names_are_distinct);
     tcase_add_test(tc, version_matches_header);
     tcase_add_test(tc, options_copy_follows_the_abi_rules);
+    tcase_add_test(tc, options_init_accepts_newer_sizes);
     tcase_add_test(tc, allocator_must_be_complete);
     tcase_add_test(tc, vec_grows_and_keeps_contents);
     tcase_add_test(tc, idtable_maps_ids_both_ways);

@@ -12,8 +12,8 @@ static int write_row(void *ud, size_t customer, int64_t time, double amount)
 {
     sink *s = ud;
     char date[16];
-    cvm_format_date(date, sizeof date, time);
-    if (fprintf(s->f, "%zu,%s,%.2f\n", customer + 1, date, amount) < 0) {
+    if (cvm_format_date(date, sizeof date, time) != CVM_OK ||
+        fprintf(s->f, "%zu,%s,%.2f\n", customer + 1, date, amount) < 0) {
         s->failed = 1;
         return 1;
     }
@@ -61,13 +61,23 @@ static int parse(int argc, char **argv, cvm_simulate_options *o, const char **ou
 
 int cmd_simulate(int argc, char **argv)
 {
-    cvm_simulate_options o = CVM_SIMULATE_OPTIONS_INIT;
+    cvm_simulate_options o = CVM_SIMULATE_OPTIONS_INIT, check;
     const char *path = NULL;
     cli_out out;
     sink s;
     cvm_status st;
     if (parse(argc, argv, &o, &path)) {
         return CLI_BAD;
+    }
+    /* Check the parameters before writing anything: with no customers the
+     * library validates and draws nothing. */
+    check = o;
+    check.customers = 0;
+    st = cvm_simulate(&check, write_row, NULL);
+    if (st != CVM_OK) {
+        return cli_error("simulate: %s (parameters must be finite and positive, and the "
+                         "simulated years within 1970..9999)",
+                         cvm_strerror(st));
     }
     if (cli_out_open(&out, path) != CLI_OK) {
         return CLI_BAD;
@@ -76,10 +86,10 @@ int cmd_simulate(int argc, char **argv)
     s.failed = 0;
     fputs("id,date,amount\n", s.f);
     st = cvm_simulate(&o, write_row, &s);
-    if (st != CVM_OK) {
+    if (st != CVM_OK || s.failed) {
         cli_out_close(&out, 0);
-        return cli_error("simulate: %s (parameters must be finite and positive, weeks >= 1)",
-                         cvm_strerror(st));
+        cli_error("simulate: %s", st != CVM_OK ? cvm_strerror(st) : "cannot write the output");
+        return CLI_FAIL;
     }
-    return cli_out_close(&out, !s.failed);
+    return cli_out_close(&out, 1);
 }

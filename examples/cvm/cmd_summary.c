@@ -18,6 +18,11 @@ static int set_column(const char *opt, const char *s, const char **name, int32_t
     if (*s == '\0') {
         return cli_error("%s: empty column", opt);
     }
+    if (strcmp(opt, "--amount") == 0 && (strcmp(s, "none") == 0 || strcmp(s, "0") == 0)) {
+        *index = 0; /* no amount column: every purchase is worth 0 */
+        *name = NULL;
+        return 0;
+    }
     if (s[n] == '\0') {
         long v = strtol(s, NULL, 10);
         if (v < 1 || v > 1000000) {
@@ -57,12 +62,15 @@ static int set_delimiter(const char *s, int32_t *d)
     return 0;
 }
 
-static int set_period(const char *s, int64_t *p)
+static int set_period(const char *s, int64_t *p, int64_t *origin)
 {
     if (strcmp(s, "day") == 0) {
         *p = CVM_SECONDS_PER_DAY;
     } else if (strcmp(s, "week") == 0) {
+        /* Weeks run Monday to Sunday, as pandas' "W" (which lifetimes uses)
+         * counts them: 1970-01-05 was a Monday. */
         *p = 7 * CVM_SECONDS_PER_DAY;
+        *origin = 4 * CVM_SECONDS_PER_DAY;
     } else {
         return cli_error("--period: '%s' is not day or week", s);
     }
@@ -87,7 +95,7 @@ static int parse_one(cli_args *a, const char *arg, summary_args *s, int *bad)
     } else if (cli_opt(a, arg, "--date-format", bad)) {
         return *bad || set_format(a->value, &s->csv.date_format);
     } else if (cli_opt(a, arg, "--period", bad)) {
-        return *bad || set_period(a->value, &s->model.period_seconds);
+        return *bad || set_period(a->value, &s->model.period_seconds, &s->model.period_origin);
     } else if (cli_opt(a, arg, "--unit-days", bad)) {
         if (*bad || cli_parse_u64(arg, a->value, &u) || u < 1 || u > 100000) {
             return *bad || cli_error("--unit-days: '%s' is not between 1 and 100000", a->value);
@@ -137,6 +145,10 @@ static char *read_stdin(size_t *n)
             buf = p;
         }
     }
+    if (buf && ferror(stdin)) {
+        free(buf);
+        return NULL;
+    }
     *n = len;
     return buf;
 }
@@ -151,7 +163,7 @@ static cvm_status load(cvm_customers *c, const summary_args *s)
     }
     data = read_stdin(&n);
     if (data == NULL) {
-        return CVM_E_NOMEM;
+        return CVM_E_IO;
     }
     st = cvm_customers_load_csv_buffer(c, data, n, "<stdin>", &s->csv);
     free(data);
@@ -172,7 +184,8 @@ static int write_summary(cvm_customers *c, const summary_args *s, int holdout)
         st = cvm_customers_summary(c, &s->view, (int32_t)k, cols + k * rows, rows);
     }
     if (st != CVM_OK) {
-        rc = cli_error("%s: %s", s->file, cvm_customers_errmsg(c));
+        cli_error("%s: %s", s->file, cvm_customers_errmsg(c));
+        rc = st == CVM_E_NOMEM ? CLI_FAIL : CLI_BAD;
     } else if (cli_out_open(&out, s->out) == CLI_OK) {
         fputs(holdout ? "id,frequency,recency,T,monetary_value,frequency_holdout,"
                         "monetary_value_holdout,duration_holdout\n"
@@ -219,13 +232,17 @@ int cmd_summary(int argc, char **argv)
     }
     st = cvm_customers_new(&c, &s.model);
     if (st != CVM_OK) {
-        return cli_error("summary: %s", cvm_strerror(st));
+        cli_error("summary: %s", cvm_strerror(st));
+        return CLI_FAIL;
     }
     st = load(c, &s);
     if (st != CVM_OK) {
-        rc = cli_error("%s", st == CVM_E_NOMEM && strcmp(s.file, "-") == 0
-                                 ? "<stdin>: out of memory"
-                                 : cvm_customers_errmsg(c));
+        /* Bad input is 2; a machine that ran out of memory or could not
+         * read is 1. */
+        cli_error("%s", st == CVM_E_IO && strcmp(s.file, "-") == 0 ? "<stdin>: cannot read"
+                                                                  : cvm_customers_errmsg(c));
+        rc = st == CVM_E_NOMEM || (st == CVM_E_IO && strcmp(s.file, "-") == 0) ? CLI_FAIL
+                                                                                 : CLI_BAD;
     } else {
         rc = write_summary(c, &s, holdout);
     }

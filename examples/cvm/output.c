@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int cli_out_open(cli_out *o, const char *path)
@@ -23,6 +24,13 @@ int cli_out_open(cli_out *o, const char *path)
     }
     snprintf(o->tmp, n, "%s.tmp-XXXXXX", path);
     fd = mkstemp(o->tmp);
+    if (fd >= 0) {
+        /* mkstemp makes the file private; the output should get the same
+         * permissions a plain fopen() would give it. */
+        mode_t mask = umask(0);
+        umask(mask);
+        fchmod(fd, 0666 & ~mask);
+    }
     if (fd < 0 || (o->f = fdopen(fd, "w")) == NULL) {
         int e = errno;
         if (fd >= 0) {

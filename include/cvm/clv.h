@@ -49,7 +49,8 @@ CVM_API cvm_status cvm_simulate_options_init(cvm_simulate_options *opts, size_t 
  * order per customer, customers one after another. Spend per purchase follows
  * Gamma-Gamma: amount ~ Gamma(p, nu), nu ~ Gamma(q, v) per customer.
  * Errors: CVM_E_INVALID (NULL callback, a parameter not finite and > 0,
- * durations not > 0, unknown model), CVM_E_ABI. A callback that stops the run
+ * durations not > 0, a start before 1970 or an end after 9999-12-31,
+ * unknown model), CVM_E_ABI. With 0 customers it only checks `opts`. A callback that stops the run
  * makes it return CVM_OK. */
 CVM_API cvm_status cvm_simulate(const cvm_simulate_options *opts, cvm_transaction_fn fn,
                                 void *userdata);

@@ -5,6 +5,9 @@
 
 #include <math.h>
 
+/* 9999-12-31T23:59:59Z: simulated purchases stay printable as dates. */
+#define LAST_SECOND INT64_C(253402300799)
+
 cvm_status cvm_simulate_options_init(cvm_simulate_options *opts, size_t size)
 {
     const cvm_simulate_options def = CVM_SIMULATE_OPTIONS_INIT;
@@ -28,7 +31,7 @@ static int valid(const cvm_simulate_options *o)
            (!o->spend || positive(o->spend_params, 3)) && o->unit_seconds > 0 &&
            o->duration_seconds > 0 && o->acquisition_seconds >= 0 &&
            o->acquisition_seconds <= o->duration_seconds && o->start >= 0 &&
-           o->start <= INT64_MAX / 2 && o->duration_seconds <= INT64_MAX / 4;
+           o->start <= LAST_SECOND && o->duration_seconds <= LAST_SECOND - o->start;
 }
 
 /* One customer: returns nonzero when the callback asked to stop. */
