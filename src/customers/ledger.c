@@ -176,9 +176,9 @@ cvm_status cvm_customers_add(cvm_customers *c, const void *id, size_t id_len, in
  * the one being stored: hash it and prefetch its slot; read the slot and
  * prefetch the customer's record (id word and summary in one line). The
  * misses of a large table then overlap instead of following one another. */
-#define RING 32
-#define AHEAD_SLOT 24
-#define AHEAD_CUST 12
+#define RING 32 /* a power of two above AHEAD_SLOT */
+#define AHEAD_SLOT 16
+#define AHEAD_CUST 8
 
 typedef struct pipeline {
     uint64_t hash[RING];
