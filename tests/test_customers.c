@@ -142,46 +142,7 @@ static void fail_in(tu_failing *fs, size_t k)
     fs->fail_at = fs->calls + k;
 }
 
-static int count_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    int n = 0;
-    ck_assert_ptr_nonnull(d);
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
-            n++;
-        }
-    }
-    closedir(d);
-    return n;
-}
 
-/* Remove `dir` and the files in it (one level of subdirectories). */
-static void remove_tree(char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    if (d == NULL) {
-        free(dir);
-        return;
-    }
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
-            char *p = tu_join(dir, e->d_name);
-            struct stat st;
-            if (stat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
-                remove_tree(p);
-            } else {
-                remove(p);
-                free(p);
-            }
-        }
-    }
-    closedir(d);
-    rmdir(dir);
-    free(dir);
-}
 
 static int file_exists(const char *path)
 {
@@ -1652,7 +1613,7 @@ START_TEST(test_property_equivalence)
         property_iteration(&r, snap, _i * PROP_ITERS_PER_SEED + it);
     }
     free(snap);
-    remove_tree(dir);
+    tu_remove_tree(dir);
 }
 END_TEST
 
@@ -1889,7 +1850,7 @@ START_TEST(test_bad_csv)
     mstate_free(&before);
     cvm_customers_free(c);
     free(path);
-    remove_tree(dir);
+    tu_remove_tree(dir);
 }
 END_TEST
 
@@ -1936,7 +1897,7 @@ START_TEST(test_bad_csv_long_line)
     mstate_free(&before);
     free(text);
     free(path);
-    remove_tree(dir);
+    tu_remove_tree(dir);
     cvm_customers_free(c);
 }
 END_TEST
@@ -2009,7 +1970,7 @@ START_TEST(test_bad_csv_all_or_nothing)
     }
     free(text);
     free(path);
-    remove_tree(dir);
+    tu_remove_tree(dir);
 }
 END_TEST
 
@@ -2130,7 +2091,7 @@ START_TEST(test_bad_files)
     mstate_free(&before);
     cvm_customers_free(c);
     free(missing);
-    remove_tree(dir);
+    tu_remove_tree(dir);
 }
 END_TEST
 
@@ -2242,7 +2203,7 @@ START_TEST(test_snapshot_roundtrip)
     cvm_summary_options so = sopts(WEEK, at(60, 0));
     char err[256] = "unset";
     CK_ST(cvm_customers_save(c, path), CVM_OK);
-    ck_assert_int_eq(count_entries(dir), 1);
+    ck_assert_int_eq(tu_count_entries(dir), 1);
     /* Settings come from the file, not from the options passed. */
     other.calibration_end = at(3, 0);
     other.period_seconds = 3600;
@@ -2288,7 +2249,7 @@ START_TEST(test_snapshot_roundtrip)
     cvm_customers_free(le);
     cvm_customers_free(empty);
     free(path);
-    remove_tree(dir);
+    tu_remove_tree(dir);
 }
 END_TEST
 
@@ -2363,7 +2324,7 @@ START_TEST(test_snapshot_damaged)
     free(good);
     free(bad);
     cvm_customers_free(c);
-    remove_tree(dir);
+    tu_remove_tree(dir);
 }
 END_TEST
 
@@ -2384,7 +2345,7 @@ START_TEST(test_snapshot_failed_save)
     CK_ST(cvm_customers_save(c, nodir), CVM_E_IO);
     MSG_HAS(cvm_customers_errmsg(c), nodir);
     ck_assert(!file_exists(nodir));
-    ck_assert_int_eq(count_entries(dir), 0);
+    ck_assert_int_eq(tu_count_entries(dir), 0);
 
     /* Over something that cannot be replaced (a non-empty directory): the
      * rename fails, the directory and its file are untouched, no temporary
@@ -2393,8 +2354,8 @@ START_TEST(test_snapshot_failed_save)
     tu_write_file(inside, "keep", 4);
     CK_ST(cvm_customers_save(c, sub), CVM_E_IO);
     MSG_HAS(cvm_customers_errmsg(c), sub);
-    ck_assert_int_eq(count_entries(dir), 1);
-    ck_assert_int_eq(count_entries(sub), 1);
+    ck_assert_int_eq(tu_count_entries(dir), 1);
+    ck_assert_int_eq(tu_count_entries(sub), 1);
     now = (unsigned char *)tu_read_file(inside, &nn);
     ck_assert_uint_eq(nn, 4);
     ck_assert_mem_eq(now, "keep", 4);
@@ -2405,7 +2366,7 @@ START_TEST(test_snapshot_failed_save)
     CK_ST(cvm_customers_save(c, path), CVM_OK);
     prev = (unsigned char *)tu_read_file(path, &pn);
     CK_ST(cvm_customers_save(d, path), CVM_OK);
-    ck_assert_int_eq(count_entries(dir), 2);
+    ck_assert_int_eq(tu_count_entries(dir), 2);
     CK_ST(cvm_customers_load(&l, path, NULL, NULL, 0), CVM_OK);
     expect_same_model(d, l, &so, "replaced snapshot");
     cvm_customers_free(l);
@@ -2421,7 +2382,7 @@ START_TEST(test_snapshot_failed_save)
     free(sub);
     free(inside);
     free(path);
-    remove_tree(dir);
+    tu_remove_tree(dir);
 }
 END_TEST
 
@@ -2599,7 +2560,7 @@ START_TEST(test_large_model)
     cvm_customers_free(m);
     cvm_customers_free(l);
     free(path);
-    remove_tree(dir);
+    tu_remove_tree(dir);
 }
 END_TEST
 
@@ -2661,7 +2622,7 @@ START_TEST(test_csv_whitespace_crlf)
     EXPECT_EQ(v[CVM_COL_T], 261);
     EXPECT_EQ(v[CVM_COL_MONETARY], 0);
     free(path);
-    remove_tree(dir);
+    tu_remove_tree(dir);
     cvm_customers_free(c);
 }
 END_TEST
@@ -3151,7 +3112,7 @@ START_TEST(test_nomem_batch_and_csv)
     ck_assert_int_eq(fs.live, 0);
     free(text);
     free(path);
-    remove_tree(dir);
+    tu_remove_tree(dir);
 }
 END_TEST
 
@@ -3237,7 +3198,7 @@ START_TEST(test_nomem_merge_and_summary)
     cvm_customers_free(src);
     ck_assert_int_eq(fs.live, 0);
     free(snap);
-    remove_tree(dir);
+    tu_remove_tree(dir);
 }
 END_TEST
 
@@ -3273,7 +3234,7 @@ START_TEST(test_nomem_save_and_load)
         CK_ST(s, CVM_E_NOMEM);
         MSG_HAS(cvm_customers_errmsg(c), path);
         failures++;
-        ck_assert_int_eq(count_entries(dir), 1); /* no temporary file left */
+        ck_assert_int_eq(tu_count_entries(dir), 1); /* no temporary file left */
         now = (unsigned char *)tu_read_file(path, &nn);
         ck_assert_uint_eq(nn, pn);
         ck_assert_mem_eq(now, prev, pn);
@@ -3283,7 +3244,7 @@ START_TEST(test_nomem_save_and_load)
         expect_same_model(shadow, c, NULL, "after a failed save");
     }
     ck_assert_uint_gt(failures, 2);
-    ck_assert_int_eq(count_entries(dir), 1);
+    ck_assert_int_eq(tu_count_entries(dir), 1);
     free(prev);
 
     /* Loading with a failing allocator. */
@@ -3319,7 +3280,7 @@ START_TEST(test_nomem_save_and_load)
     cvm_customers_free(shadow);
     cvm_customers_free(old);
     free(path);
-    remove_tree(dir);
+    tu_remove_tree(dir);
 }
 END_TEST
 

@@ -55,38 +55,7 @@ static uint32_t crc32_bitwise(uint32_t crc, const unsigned char *p, size_t n)
     return ~crc;
 }
 
-/* Entries in `dir` other than "." and "..". */
-static int count_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    int n = 0;
-    ck_assert_ptr_nonnull(d);
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
-            n++;
-        }
-    }
-    closedir(d);
-    return n;
-}
 
-static void remove_tree(char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    ck_assert_ptr_nonnull(d);
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
-            char *p = tu_join(dir, e->d_name);
-            remove(p);
-            free(p);
-        }
-    }
-    closedir(d);
-    rmdir(dir);
-    free(dir);
-}
 
 static const char meta_text[] = "libcvm test snapshot";
 
@@ -251,7 +220,7 @@ START_TEST(test_round_trip)
     ck_assert_int_eq(cvm__snap_write(w, "xyz", 3), CVM_OK);
     ck_assert_int_eq(cvm__snap_end(w), CVM_OK);
     ck_assert_int_eq(cvm__snap_commit(w), CVM_OK);
-    ck_assert_int_eq(count_entries(dir), 1); /* no temporary file left */
+    ck_assert_int_eq(tu_count_entries(dir), 1); /* no temporary file left */
 
     ck_assert_int_eq(cvm__snap_open(&r, &a, path, KIND, err, sizeof err), CVM_OK);
     ck_assert_int_eq(cvm__snap_find(r, TAG_META, &data, &len, err, sizeof err), CVM_OK);
@@ -269,7 +238,7 @@ START_TEST(test_round_trip)
 
     free(big);
     free(path);
-    remove_tree(dir);
+    tu_remove_tree(dir);
 }
 END_TEST
 
@@ -303,7 +272,7 @@ START_TEST(test_layout)
     ck_assert_uint_eq(cvm__get_u32(f + off + 16), crc32_bitwise(0, f + off, 16));
     free(f);
     free(path);
-    remove_tree(dir);
+    tu_remove_tree(dir);
 }
 END_TEST
 
@@ -358,7 +327,7 @@ START_TEST(test_wrong_kind_version_flags)
     ck_assert_int_eq(open_status(path, KIND, err, sizeof err), CVM_E_FORMAT);
     ck_assert_ptr_nonnull(strstr(err, "flags"));
     free(path);
-    remove_tree(dir);
+    tu_remove_tree(dir);
 }
 END_TEST
 
@@ -374,7 +343,7 @@ START_TEST(test_not_a_snapshot)
     tu_write_file(path, "", 0);
     ck_assert_int_eq(open_status(path, KIND, err, sizeof err), CVM_E_FORMAT);
     free(path);
-    remove_tree(dir);
+    tu_remove_tree(dir);
 }
 END_TEST
 
@@ -420,7 +389,7 @@ START_TEST(test_trailing_and_end_payload)
     free(g);
     free(f);
     free(path);
-    remove_tree(dir);
+    tu_remove_tree(dir);
 }
 END_TEST
 
@@ -442,7 +411,7 @@ START_TEST(test_truncated_every_length)
     free(f);
     free(cut);
     free(path);
-    remove_tree(dir);
+    tu_remove_tree(dir);
 }
 END_TEST
 
@@ -471,7 +440,7 @@ START_TEST(test_corrupted_every_byte_and_bit)
     free(f);
     free(bad);
     free(path);
-    remove_tree(dir);
+    tu_remove_tree(dir);
 }
 END_TEST
 
@@ -486,7 +455,7 @@ START_TEST(test_open_errors)
     ck_assert_int_eq(open_status(dir, KIND, err, sizeof err), CVM_E_IO);
     ck_assert_ptr_nonnull(strstr(err, dir));
     free(path);
-    remove_tree(dir);
+    tu_remove_tree(dir);
 }
 END_TEST
 
@@ -517,7 +486,7 @@ static void assert_unchanged(saved_file *s)
     char *now = tu_read_file(s->path, &len);
     ck_assert_uint_eq(len, s->len);
     ck_assert(memcmp(now, s->bytes, len) == 0);
-    ck_assert_int_eq(count_entries(s->dir), 1); /* no temporary left */
+    ck_assert_int_eq(tu_count_entries(s->dir), 1); /* no temporary left */
     free(now);
 }
 
@@ -525,7 +494,7 @@ static void saved_free(saved_file *s)
 {
     free(s->bytes);
     free(s->path);
-    remove_tree(s->dir);
+    tu_remove_tree(s->dir);
 }
 
 START_TEST(test_abort_keeps_previous)
@@ -535,7 +504,7 @@ START_TEST(test_abort_keeps_previous)
     char err[CVM__ERRMSG_LEN];
     cvm__snap_writer *w;
     ck_assert_int_eq(cvm__snap_create(&w, &a, s.path, KIND, err, sizeof err), CVM_OK);
-    ck_assert_int_eq(count_entries(s.dir), 2); /* the temporary, beside the target */
+    ck_assert_int_eq(tu_count_entries(s.dir), 2); /* the temporary, beside the target */
     ck_assert_int_eq(cvm__snap_begin(w, TAG_META, 5), CVM_OK);
     ck_assert_int_eq(cvm__snap_write(w, "hello", 5), CVM_OK);
     ck_assert_int_eq(cvm__snap_end(w), CVM_OK);
@@ -616,7 +585,7 @@ START_TEST(test_replace_existing)
     ck_assert_int_eq(cvm__snap_write(w, "v2", 2), CVM_OK);
     ck_assert_int_eq(cvm__snap_end(w), CVM_OK);
     ck_assert_int_eq(cvm__snap_commit(w), CVM_OK);
-    ck_assert_int_eq(count_entries(s.dir), 1);
+    ck_assert_int_eq(tu_count_entries(s.dir), 1);
     ck_assert_int_eq(cvm__snap_open(&r, &a, s.path, KIND, err, sizeof err), CVM_OK);
     ck_assert_int_eq(cvm__snap_find(r, TAG_EMPTY, &data, &len, err, sizeof err), CVM_OK);
     ck_assert_uint_eq(len, 2);
@@ -638,9 +607,9 @@ START_TEST(test_missing_directory)
     ck_assert_ptr_null(w);
     ck_assert_ptr_nonnull(strstr(err, path));
     ck_assert_ptr_nonnull(strstr(err, "cannot write"));
-    ck_assert_int_eq(count_entries(dir), 0);
+    ck_assert_int_eq(tu_count_entries(dir), 0);
     free(path);
-    remove_tree(dir);
+    tu_remove_tree(dir);
 }
 END_TEST
 
@@ -661,12 +630,12 @@ START_TEST(test_rename_failure)
     ck_assert_ptr_nonnull(strstr(err, target));
     ck_assert_ptr_nonnull(strstr(err, "cannot write"));
     ck_assert_int_eq(stat(inner, &st), 0);
-    ck_assert_int_eq(count_entries(dir), 1);
+    ck_assert_int_eq(tu_count_entries(dir), 1);
     remove(inner);
     rmdir(target);
     free(inner);
     free(target);
-    remove_tree(dir);
+    tu_remove_tree(dir);
 }
 END_TEST
 
@@ -729,13 +698,13 @@ START_TEST(test_writer_oom)
             break;
         }
         ck_assert_int_eq(st, CVM_E_NOMEM);
-        ck_assert_int_eq(count_entries(dir), 0);
+        ck_assert_int_eq(tu_count_entries(dir), 0);
         ck_assert_uint_lt(fail_at, 100);
     }
-    ck_assert_int_eq(count_entries(dir), 1);
+    ck_assert_int_eq(tu_count_entries(dir), 1);
     ck_assert_int_eq(open_status(path, KIND, err, sizeof err), CVM_OK);
     free(path);
-    remove_tree(dir);
+    tu_remove_tree(dir);
 }
 END_TEST
 
@@ -788,7 +757,7 @@ START_TEST(test_reader_oom)
         ck_assert_uint_lt(fail_at, 100);
     }
     free(path);
-    remove_tree(dir);
+    tu_remove_tree(dir);
 }
 END_TEST
 

@@ -1,5 +1,6 @@
 #include "testutil.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,46 @@ char *tu_join(const char *dir, const char *name)
     ck_assert_ptr_nonnull(p);
     snprintf(p, n, "%s/%s", dir, name);
     return p;
+}
+
+int tu_count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+    ck_assert_ptr_nonnull(d);
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+            n++;
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+void tu_remove_tree(char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    if (d == NULL) {
+        free(dir);
+        return;
+    }
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+            char *p = tu_join(dir, e->d_name);
+            struct stat st;
+            if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
+                tu_remove_tree(p);
+            } else {
+                remove(p);
+                free(p);
+            }
+        }
+    }
+    closedir(d);
+    rmdir(dir);
+    free(dir);
 }
 
 void tu_write_file(const char *path, const void *data, size_t n)

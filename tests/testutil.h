@@ -18,6 +18,10 @@ const char *tu_data_path(const char *name);
 char *tu_tmpdir(void);
 /* dir/name, malloc'd. */
 char *tu_join(const char *dir, const char *name);
+/* Entries in `dir` other than "." and "..". */
+int tu_count_entries(const char *dir);
+/* Remove `dir` and everything below it, then free the string. */
+void tu_remove_tree(char *dir);
 /* Write `n` bytes to `path`; aborts the test on failure. */
 void tu_write_file(const char *path, const void *data, size_t n);
 /* Read a whole file (malloc'd, NUL-terminated); *n gets its size. */
