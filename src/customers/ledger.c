@@ -40,11 +40,12 @@ cvm_status cvm__check_event(cvm_customers *c, const char *where, size_t id_len, 
     return CVM_OK;
 }
 
-static cvm_status new_block(cvm_customers *c, cvm__vec *blocks, size_t bytes)
+static cvm_status new_event_block(cvm_customers *c)
 {
+    cvm__vec *blocks = &c->blocks;
     void *b;
-    if (cvm__vec_reserve(blocks, &c->alloc, sizeof(void *), blocks->len + 1) != CVM_OK ||
-        (b = cvm__alloc(&c->alloc, bytes)) == NULL) {
+    if (cvm__vec_reserve(blocks, &c->alloc, sizeof b, blocks->len + 1) != CVM_OK ||
+        (b = cvm__alloc(&c->alloc, CVM__EVENT_BLOCK * sizeof(cvm__event))) == NULL) {
         return CVM_E_NOMEM;
     }
     ((void **)blocks->data)[blocks->len++] = b;
@@ -69,7 +70,7 @@ cvm_status cvm__reserve_events(cvm_customers *c, size_t n)
     }
     need = (c->nevents + n + CVM__EVENT_BLOCK - 1) >> CVM__EVENT_BLOCK_BITS;
     while (c->blocks.len < need) {
-        if (new_block(c, &c->blocks, CVM__EVENT_BLOCK * sizeof(cvm__event)) != CVM_OK) {
+        if (new_event_block(c) != CVM_OK) {
             return cvm__cerr(c, CVM_E_NOMEM, "out of memory storing transactions");
         }
     }
