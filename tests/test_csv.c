@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 /* The reader's fread size (csv.c): chunk-boundary tests place bytes around it. */
-#define CHUNK ((size_t)1 << 20)
+#define CHUNK CVM__CSV_CHUNK /* the reader's chunk: boundary cases sit on it */
 #define MAXREC CVM__CSV_MAX_RECORD
 
 /* A growable string. */

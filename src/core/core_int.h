@@ -152,6 +152,8 @@ typedef struct cvm__csv_field {
     uint32_t column; /* 1-based byte column where the field starts, for messages */
 } cvm__csv_field;
 
+/* Files are read in chunks of this size (tests place records across it). */
+#define CVM__CSV_CHUNK ((size_t)1 << 20)
 /* Longest record accepted, in bytes; longer ones are a CVM_E_PARSE error. */
 #define CVM__CSV_MAX_RECORD ((size_t)1 << 20)
 

@@ -15,7 +15,6 @@
 #include <string.h>
 
 /* Bytes asked of fread at a time. */
-#define CVM__CSV_CHUNK ((size_t)1 << 20)
 /* A longest record plus its CRLF: a window this full without a record end
  * holds a record that is too long. */
 #define CVM__CSV_BUF_MAX (CVM__CSV_MAX_RECORD + 2)
