@@ -206,7 +206,9 @@ static void stage_customer(const cvm_customers *c, pipeline *pl, size_t k)
 {
     size_t i = cvm__idtable_candidate(&c->ids, pl->hash[k % RING]);
     if (i != SIZE_MAX) {
-        prefetch(cvm__cust_at(c, i));
+        const char *rec = (const char *)cvm__cust_at(c, i);
+        prefetch(rec);
+        prefetch(rec + sizeof(cvm__cust) - 1); /* a record may straddle two lines */
     }
 }
 
