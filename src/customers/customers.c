@@ -35,12 +35,6 @@ cvm_status cvm__cerr(cvm_customers *c, cvm_status status, const char *fmt, ...)
     return status;
 }
 
-static int32_t period_of(const cvm_customers_options *o, int64_t t)
-{
-    int64_t p = cvm__floor_div(t - o->period_origin, o->period_seconds);
-    return p > INT32_MAX - 1 ? INT32_MAX - 1 : p < INT32_MIN + 1 ? INT32_MIN + 1 : (int32_t)p;
-}
-
 cvm_status cvm__customers_create(cvm_customers **out, const cvm_allocator *a,
                                  const cvm_customers_options *o)
 {
@@ -51,10 +45,11 @@ cvm_status cvm__customers_create(cvm_customers **out, const cvm_allocator *a,
     c->alloc = *a;
     c->opts = *o;
     c->opts.allocator = NULL; /* the copy in c->alloc is what counts */
-    c->cal_period = o->calibration_end == CVM_TIME_NONE ? INT32_MAX
-                                                        : period_of(o, o->calibration_end);
-    c->max_period = INT32_MIN;
     c->inv_period = 1.0 / (double)o->period_seconds;
+    c->cal_period = o->calibration_end == CVM_TIME_NONE
+                        ? INT32_MAX
+                        : cvm__period_clamped(c, o->calibration_end);
+    c->max_period = INT32_MIN;
     cvm__idtable_init(&c->ids, sizeof(cvm__cust));
     *out = c;
     return CVM_OK;

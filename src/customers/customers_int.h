@@ -101,6 +101,14 @@ static inline int64_t cvm__period_of(const cvm_customers *c, int64_t t)
     return p;
 }
 
+/* The period holding a calibration or observation end, clamped inside the
+ * range purchase periods use: an end past every purchase is "after all". */
+static inline int32_t cvm__period_clamped(const cvm_customers *c, int64_t t)
+{
+    int64_t p = cvm__period_of(c, t);
+    return p > INT32_MAX - 1 ? INT32_MAX - 1 : p < INT32_MIN + 1 ? INT32_MIN + 1 : (int32_t)p;
+}
+
 /* Whether a purchase is acceptable, without building a message: the hot
  * paths test this and only call cvm__check_event() to explain a failure. */
 static inline int cvm__event_ok(const cvm_customers *c, size_t id_len, int64_t time,
@@ -134,11 +142,10 @@ cvm_status cvm__add_checked(cvm_customers *c, const char *id_data, const size_t 
 cvm_status cvm__reserve_events(cvm_customers *c, size_t n);
 
 /* All-or-nothing steps (batch, CSV load, merge): cvm__begin() marks the
- * model; cvm__rollback() restores it exactly (bit for bit) without
- * allocating, by dropping what came after the mark and replaying the
- * customers it touched; cvm__commit() keeps the changes. */
+ * model; on failure cvm__rollback() restores it exactly (bit for bit)
+ * without allocating, by dropping what came after the mark and replaying the
+ * customers it touched. Success needs nothing more. */
 void cvm__begin(cvm_customers *c);
-void cvm__commit(cvm_customers *c);
 void cvm__rollback(cvm_customers *c);
 
 /* Copy customer i's events, oldest first, into c->scratch (cvm__event with

@@ -285,8 +285,6 @@ cvm_status cvm_customers_add_batch(cvm_customers *c, const char *id_data,
     st = cvm__add_checked(c, id_data, id_offsets, times, amounts, n);
     if (st != CVM_OK) {
         cvm__rollback(c);
-    } else {
-        cvm__commit(c);
     }
     return st;
 }
@@ -300,11 +298,6 @@ void cvm__begin(cvm_customers *c)
     c->step.rows = c->rows;
     c->step.max_period = c->max_period;
     c->step.latest = c->latest;
-}
-
-void cvm__commit(cvm_customers *c)
-{
-    (void)c;
 }
 
 /* Reverse a customer's list in place: newest first becomes oldest first. */

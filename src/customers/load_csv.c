@@ -236,8 +236,6 @@ static cvm_status load(cvm_customers *c, cvm__csv *r, const cvm_csv_options *o)
     }
     if (st != CVM_OK) {
         cvm__rollback(c);
-    } else {
-        cvm__commit(c);
     }
     return st;
 }

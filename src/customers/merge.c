@@ -49,8 +49,6 @@ cvm_status cvm_customers_merge(cvm_customers *dst, const cvm_customers *src)
     }
     if (st != CVM_OK) {
         cvm__rollback(dst);
-    } else {
-        cvm__commit(dst);
     }
     return st;
 }

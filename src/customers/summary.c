@@ -25,7 +25,6 @@ static cvm_status make_view(cvm_customers *c, const cvm_summary_options *opts, v
     v->holdout = o.observation_end != CVM_TIME_NONE;
     v->obs = v->ref;
     if (v->holdout) {
-        int64_t p;
         if (c->cal_period == INT32_MAX) {
             return cvm__cerr(c, CVM_E_RANGE, "a holdout needs a calibration end");
         }
@@ -33,11 +32,10 @@ static cvm_status make_view(cvm_customers *c, const cvm_summary_options *opts, v
             return cvm__cerr(c, CVM_E_RANGE, "observation end %lld is out of range",
                              (long long)o.observation_end);
         }
-        p = cvm__floor_div(o.observation_end - c->opts.period_origin, c->opts.period_seconds);
-        if (p < c->cal_period) {
+        v->obs = cvm__period_clamped(c, o.observation_end);
+        if (v->obs < c->cal_period) {
             return cvm__cerr(c, CVM_E_RANGE, "observation end is before the calibration end");
         }
-        v->obs = p > INT32_MAX - 1 ? INT32_MAX - 1 : (int32_t)p;
     }
     return CVM_OK;
 }
