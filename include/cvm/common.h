@@ -46,7 +46,8 @@ typedef enum cvm_status {
     CVM_E_FORMAT = 9,         /* a snapshot with a bad magic, version or layout, or truncated */
     CVM_E_CHECKSUM = 10,      /* a snapshot section whose CRC-32 does not match */
     CVM_E_NOT_CONVERGED = 11, /* an iterative method stopped before converging */
-    CVM_E_MISMATCH = 12       /* two objects that cannot be combined (different settings) */
+    CVM_E_MISMATCH = 12,      /* two objects that cannot be combined (different settings) */
+    CVM_E_NOCONVERGE = CVM_E_NOT_CONVERGED /* the same status under its shorter name */
 } cvm_status;
 
 /* A static, never-NULL English name for a status ("invalid argument"). Unknown

@@ -178,6 +178,14 @@ CVM_API cvm_status cvm_customers_load(cvm_customers **out, const char *path,
                                       const cvm_customers_options *opts, char *errbuf,
                                       size_t errlen);
 
+/* Cumulative repeat purchases over time, the "tracking" curve of the BTYD
+ * literature: out[j] = number of purchase periods, other than each customer's
+ * first, that start before start + (j + 1) * unit_seconds, for j = 0..n-1.
+ * Compare with cvm_clv_tracking(). Errors: CVM_E_INVALID (NULL, unit_seconds
+ * < 1), CVM_E_NOMEM. */
+CVM_API cvm_status cvm_customers_repeat_curve(cvm_customers *c, int64_t start,
+                                              int64_t unit_seconds, double *out, size_t n);
+
 /* Add every transaction of `src` to `dst`, as if they had been added to `dst`
  * directly: merging shards of one log gives the model of the whole log. `src`
  * is not changed. All or nothing. Errors: CVM_E_MISMATCH (different period,

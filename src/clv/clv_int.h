@@ -1,0 +1,139 @@
+/* The CLV module's insides: a transaction model kind is a table of
+ * functions (cvm__model_ops); one handle type, one fitting driver and one
+ * set of prediction loops serve them all. */
+#ifndef CVM_CLV_INT_H
+#define CVM_CLV_INT_H
+
+#include "core/core_int.h"
+#include "cvm/clv.h"
+#include "math/math_int.h"
+
+#define CVM__CLV_MAXP 4
+
+/* Distinct customer rows with their weights, as columns: what likelihoods
+ * are summed over. */
+typedef struct cvm__rows {
+    const double *x;
+    const double *t_x;
+    const double *T;
+    const double *w; /* never NULL here */
+    size_t n;
+} cvm__rows;
+
+/* One transaction model kind. Every function takes the natural parameters
+ * (all > 0) in the literature's order and must be safe to call from many
+ * threads at once. Per-customer functions may return a non-finite value when
+ * the result is not representable; the callers turn that into CVM_E_RANGE. */
+typedef struct cvm__model_ops {
+    const char *name;                /* "bgnbd": the CLI and snapshot name */
+    const char *title;               /* "BG/NBD": for reports */
+    const char *const *param_names;  /* CVM__CLV_MAXP names */
+    int discrete;                    /* 1: x, t_x, T are integers (BG/BB) */
+    int needs_tx;                    /* 1: x > 0 requires t_x > 0 */
+    /* Starting points for the optimiser: up to `max` rows of 4, from the
+     * data; returns how many were written. */
+    size_t (*starts)(const cvm__rows *d, double *p, size_t max);
+    /* Sum of w_i * log L_i and, when grad is not NULL, its gradient in the
+     * natural parameters. */
+    double (*loglik)(const double *p, const cvm__rows *d, double *grad);
+    /* log L of one customer. */
+    double (*row_loglik)(const double *p, double x, double t_x, double T);
+    double (*p_alive)(const double *p, double x, double t_x, double T);
+    /* E[X(T, T + t) | x, t_x, T]. */
+    double (*expected)(const double *p, double t, double x, double t_x, double T);
+    /* E[X(t)] for a new customer. */
+    double (*expected_new)(const double *p, double t);
+    /* P(X(t) = k) for a new customer; NULL where the literature has none. */
+    double (*prob_count)(const double *p, double t, double k);
+} cvm__model_ops;
+
+extern const cvm__model_ops cvm__bgnbd_ops;
+extern const cvm__model_ops cvm__pareto_ops;
+extern const cvm__model_ops cvm__mbgnbd_ops;
+extern const cvm__model_ops cvm__bgbb_ops;
+
+/* The table of a kind, or NULL. */
+const cvm__model_ops *cvm__model_ops_of(int32_t kind);
+
+/* State a fitted model shares with spend and retention models. */
+typedef struct cvm__fitstate {
+    double params[CVM__MLE_MAXP];
+    double stderrs[CVM__MLE_MAXP];
+    double loglik;
+    double weight;
+    uint64_t rows;
+    uint64_t patterns;
+    int fitted;
+    int converged;
+    int iterations;
+    int has_stderr;
+} cvm__fitstate;
+
+struct cvm_clv {
+    cvm_allocator alloc;
+    const cvm__model_ops *ops;
+    int32_t kind;
+    cvm__fitstate fit;
+    char errmsg[CVM__ERRMSG_LEN];
+};
+
+struct cvm_spend {
+    cvm_allocator alloc;
+    cvm__fitstate fit;
+    char errmsg[CVM__ERRMSG_LEN];
+};
+
+struct cvm_retention {
+    cvm_allocator alloc;
+    cvm__fitstate fit;
+    char errmsg[CVM__ERRMSG_LEN];
+};
+
+/* ---- shared helpers (fitcommon.c) ------------------------------------- */
+
+/* Copy a cvm_fit_info out of a fit state (caller's size rules). */
+cvm_status cvm__fit_info(const cvm__fitstate *f, cvm_fit_info *info);
+/* Copy params/stderrs out (n must equal np; the model must be fitted). */
+cvm_status cvm__fit_params(const cvm__fitstate *f, size_t np, double *params, double *stderrs,
+                           size_t n);
+/* Set params by hand: each finite and > 0. Writes a message to `err`. */
+cvm_status cvm__fit_set(cvm__fitstate *f, size_t np, const double *params, size_t n, char *err,
+                        size_t errlen);
+/* Run the MLE, store the outcome in `f` (on failure: unfitted, previous
+ * parameters kept) and write a message on failure. */
+cvm_status cvm__fit_run(cvm__fitstate *f, const cvm__mle_problem *prob, const char *what,
+                        char *err, size_t errlen);
+/* Fill `opts` defaults and check them (CVM_E_ABI/CVM_E_INVALID). */
+cvm_status cvm__fit_options(cvm_fit_options *dst, const cvm_fit_options *src, size_t np,
+                            char *err, size_t errlen);
+/* Save/load a fit state as a snapshot of `kind` with a model name. */
+cvm_status cvm__fit_save(const cvm__fitstate *f, const cvm_allocator *a, uint32_t kind,
+                         const char *name, size_t np, const char *path, char *err,
+                         size_t errlen);
+cvm_status cvm__fit_load(cvm__fitstate *f, const cvm_allocator *a, uint32_t kind, char *name,
+                         size_t namelen, size_t np, const char *path, char *err, size_t errlen);
+
+/* Snapshot kinds (customers are 1). */
+#define CVM__SNAP_CLV 2u
+#define CVM__SNAP_SPEND 3u
+#define CVM__SNAP_RETENTION 4u
+
+/* ---- Gamma-Gamma (spend_model.c) -------------------------------------- */
+
+/* Total weighted log-likelihood of mean spends m given x (x > 0 rows only)
+ * and its gradient in (p, q, v). */
+double cvm__gg_loglik(const double *p, const double *x, const double *m, const double *w,
+                      size_t n, double *grad);
+/* E[M | x, m]. */
+double cvm__gg_expected(const double *p, double x, double m);
+
+/* ---- sBG (retention_model.c) ------------------------------------------ */
+
+/* Log-likelihood of survivor counts alive[0..n-1] and its gradient. */
+double cvm__sbg_loglik(const double *p, const double *alive, size_t n, double *grad);
+double cvm__sbg_survival(const double *p, double t);
+double cvm__sbg_rate(const double *p, double t);
+/* sum_{t>=0} S(t)/(1+d)^t; +inf when infinite. */
+double cvm__sbg_lifetime(const double *p, double d);
+
+#endif
