@@ -22,19 +22,24 @@ typedef enum cvm_model_kind {
 typedef int (*cvm_transaction_fn)(void *userdata, size_t customer, int64_t time, double amount);
 
 /* What to simulate. Rates are per `unit_seconds` (a week by default, as the
- * literature's CDNOW parameters are). */
+ * literature's CDNOW parameters are). For BG/BB the unit is the spacing of
+ * the transaction opportunities (FHS 2010's donations: a year). */
 typedef struct cvm_simulate_options {
     size_t size;              /* sizeof(cvm_simulate_options) */
     uint64_t seed;            /* the same seed gives the same stream on every platform */
     uint64_t customers;       /* number of customers */
     int32_t model;            /* a cvm_model_kind */
     int32_t spend;            /* 1: draw amounts from Gamma-Gamma(p, q, v); 0: amounts are 0 */
-    double params[4];         /* model parameters in the literature's order */
+    double params[4];         /* model parameters in the literature's order: r, alpha, a, b
+                                 (BG/NBD, MBG/NBD), r, alpha, s, beta (Pareto/NBD),
+                                 alpha, beta, gamma, delta (BG/BB) */
     double spend_params[3];   /* Gamma-Gamma p, q, v */
     int64_t start;            /* earliest first purchase (seconds since the epoch) */
-    int64_t acquisition_seconds; /* first purchases are uniform in [start, start + this) */
-    int64_t duration_seconds; /* purchases stop at start + this */
-    int64_t unit_seconds;     /* time unit of the rates */
+    int64_t acquisition_seconds; /* first purchases are uniform in [start, start + this);
+                                    BG/BB: at start + k units, k uniform over the whole
+                                    units in that range (0: a cohort at `start`) */
+    int64_t duration_seconds; /* purchases stop at start + this (exclusive) */
+    int64_t unit_seconds;     /* time unit of the rates; BG/BB: one opportunity */
 } cvm_simulate_options;
 
 /* Defaults: 1000 customers, seed 1, BG/NBD at CDNOW's published estimates
@@ -50,7 +55,18 @@ CVM_API cvm_status cvm_simulate_options_init(cvm_simulate_options *opts, size_t 
 
 /* Draw purchases from the model: each customer's first purchase, then the
  * repeat purchases until the customer drops out or the duration ends, in time
- * order per customer, customers one after another. Spend per purchase follows
+ * order per customer, customers one after another. Per customer:
+ *  - BG/NBD: purchases at rate lambda ~ Gamma(r, alpha) (alpha a rate); after
+ *    each repeat purchase the customer drops out with p ~ Beta(a, b).
+ *  - MBG/NBD: as BG/NBD, but the coin p is also tossed after the first
+ *    purchase, so a customer may make no repeat purchase at all.
+ *  - Pareto/NBD: purchases at rate lambda ~ Gamma(r, alpha) during a lifetime
+ *    Exp(mu) from the first purchase, mu ~ Gamma(s, beta).
+ *  - BG/BB: opportunities at first purchase + k units (k = 1, 2, ...); at each
+ *    one an active customer first becomes inactive with theta ~ Beta(gamma,
+ *    delta), then, if still active, buys with p ~ Beta(alpha, beta). The
+ *    summary (x, t_x, n) then follows FHS 2010's likelihood.
+ * Times are truncated to whole seconds. Spend per purchase follows
  * Gamma-Gamma: amount ~ Gamma(p, nu), nu ~ Gamma(q, v) per customer.
  * Errors: CVM_E_INVALID (NULL callback, a parameter not finite and > 0,
  * durations not > 0, a start before 1970 or an end after 9999-12-31,
@@ -326,6 +342,20 @@ CVM_API cvm_status cvm_clv_value(const cvm_clv *m, const cvm_spend *spend,
                                  const cvm_value_options *opts, const double *x,
                                  const double *t_x, const double *T, const double *monetary,
                                  size_t n, double *out, char *errbuf, size_t errlen);
+
+/* Score customers in one pass, sharing the work between outputs and between
+ * customers with the same (x, T): P(alive), conditional expected purchases
+ * over `horizon`, expected value per purchase (the spend model's E[M | x,
+ * monetary], or `monetary` when `spend` is NULL) and CLV as cvm_clv_value().
+ * Any output may be NULL; `monetary` (and `spend`) are needed only for
+ * `expected_value` and `clv`, `value_opts` (NULL: defaults) only for `clv`.
+ * Errors as for cvm_clv_value(). */
+CVM_API cvm_status cvm_clv_score(const cvm_clv *m, const cvm_spend *spend, double horizon,
+                                 const cvm_value_options *value_opts, const double *x,
+                                 const double *t_x, const double *T, const double *monetary,
+                                 size_t n, double *p_alive, double *expected,
+                                 double *expected_value, double *clv, char *errbuf,
+                                 size_t errlen);
 
 /* ==== Retention: shifted-beta-geometric (cvm_retention) ================= */
 

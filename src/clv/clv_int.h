@@ -39,8 +39,13 @@ typedef struct cvm__model_ops {
     /* log L of one customer. */
     double (*row_loglik)(const double *p, double x, double t_x, double T);
     double (*p_alive)(const double *p, double x, double t_x, double T);
-    /* E[X(T, T + t) | x, t_x, T]. */
-    double (*expected)(const double *p, double t, double x, double t_x, double T);
+    /* E[X(T, T + t) | alive at T, x, T]: expected purchases in the next t of
+     * a customer known to be alive at T. The conditional expectation given
+     * the history is p_alive * expected_alive (true of every BTYD model), and
+     * expected_alive does not depend on t_x, so scoring many customers
+     * computes it once per distinct (x, T). (BG/BB: alive at T + 1, as its
+     * p_alive.) */
+    double (*expected_alive)(const double *p, double t, double x, double T);
     /* E[X(t)] for a new customer. */
     double (*expected_new)(const double *p, double t);
     /* P(X(t) = k) for a new customer; NULL where the literature has none. */
@@ -112,6 +117,30 @@ cvm_status cvm__fit_save(const cvm__fitstate *f, const cvm_allocator *a, uint32_
                          size_t errlen);
 cvm_status cvm__fit_load(cvm__fitstate *f, const cvm_allocator *a, uint32_t kind, char *name,
                          size_t namelen, size_t np, const char *path, char *err, size_t errlen);
+
+/* ---- transaction model rows (fit.c) ------------------------------------ */
+
+/* Check one customer row (x, t_x, T) for `ops`; on failure the message names
+ * row `i` (0-based, printed 1-based) and the problem: CVM_E_INVALID. */
+cvm_status cvm__check_row(const cvm__model_ops *ops, size_t i, double x, double t_x, double T,
+                          char *err, size_t errlen);
+
+/* E[X(T, T + t) | x, t_x, T] = P(alive) * E[X(T, T + t) | alive]. */
+static inline double cvm__cond_expected(const cvm__model_ops *ops, const double *p, double t,
+                                        double x, double t_x, double T)
+{
+    return ops->p_alive(p, x, t_x, T) * ops->expected_alive(p, t, x, T);
+}
+
+/* ---- value options (value.c) ------------------------------------------ */
+
+/* Defaults, size and range checks of value options; message on failure. */
+cvm_status cvm__value_options(cvm_value_options *o, const cvm_value_options *src, char *err,
+                              size_t errlen);
+/* Discounted expected purchases over the horizon of a customer alive at T
+ * (multiply by P(alive) and the value per purchase for CLV). */
+double cvm__discounted_alive(const cvm__model_ops *ops, const double *p,
+                             const cvm_value_options *o, double x, double T);
 
 /* Snapshot kinds (customers are 1). */
 #define CVM__SNAP_CLV 2u

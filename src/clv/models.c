@@ -1,2 +1,42 @@
-/* placeholder: being written */
-typedef int cvm__placeholder_models;
+/* The model kinds and their names. */
+#include "clv/clv_int.h"
+
+#include <string.h>
+
+/* TEMPORARY while the model files are written: weak, so the library links. */
+extern const cvm__model_ops cvm__bgnbd_ops __attribute__((weak));
+extern const cvm__model_ops cvm__pareto_ops __attribute__((weak));
+extern const cvm__model_ops cvm__mbgnbd_ops __attribute__((weak));
+extern const cvm__model_ops cvm__bgbb_ops __attribute__((weak));
+
+const cvm__model_ops *cvm__model_ops_of(int32_t kind)
+{
+    switch (kind) {
+    case CVM_MODEL_BGNBD: return &cvm__bgnbd_ops;
+    case CVM_MODEL_PARETO: return &cvm__pareto_ops;
+    case CVM_MODEL_MBGNBD: return &cvm__mbgnbd_ops;
+    case CVM_MODEL_BGBB: return &cvm__bgbb_ops;
+    default: return NULL;
+    }
+}
+
+const char *cvm_model_name(int32_t kind)
+{
+    const cvm__model_ops *ops = cvm__model_ops_of(kind);
+    return ops ? ops->name : NULL;
+}
+
+cvm_status cvm_model_from_name(const char *name, int32_t *kind)
+{
+    int32_t k;
+    if (name == NULL || kind == NULL) {
+        return CVM_E_INVALID;
+    }
+    for (k = CVM_MODEL_BGNBD; k <= CVM_MODEL_BGBB; k++) {
+        if (strcmp(name, cvm_model_name(k)) == 0) {
+            *kind = k;
+            return CVM_OK;
+        }
+    }
+    return CVM_E_NOT_FOUND;
+}

@@ -1,0 +1,212 @@
+/* Scoring many customers at once: P(alive) per customer, and the parts that
+ * depend only on (x, T) — expected purchases of a live customer, discounted
+ * for CLV — once per distinct (x, T) through a small direct-mapped cache.
+ * Real summaries have few distinct (x, T) (x is small, T takes one value per
+ * acquisition day), so the special functions run a few thousand times for a
+ * million customers. */
+#include "clv/clv_int.h"
+
+#include <math.h>
+#include <string.h>
+
+/* TEMPORARY while spend_model.c is written. */
+double cvm__gg_expected(const double *p, double x, double m) __attribute__((weak));
+
+#define CACHE_BITS 14
+
+typedef struct cache_slot {
+    double x, T; /* key; x = -1 marks an empty slot */
+    double alive; /* expected purchases over the horizon if alive at T */
+    double disc;  /* discounted purchases over the CLV periods if alive at T */
+} cache_slot;
+
+typedef struct scorer {
+    const cvm_clv *m;
+    const cvm_spend *spend;
+    cvm_value_options value;
+    double horizon;
+    int want_alive, want_disc;
+    cache_slot *cache;
+} scorer;
+
+static size_t slot_of(double x, double T)
+{
+    uint64_t a, b;
+    x += 0.0;
+    T += 0.0;
+    memcpy(&a, &x, sizeof a);
+    memcpy(&b, &T, sizeof b);
+    a = (a * 0x9E3779B97F4A7C15u) ^ (b * 0xC2B2AE3D27D4EB4Fu);
+    return (size_t)(a >> (64 - CACHE_BITS));
+}
+
+static const cache_slot *lookup(const scorer *s, double x, double T)
+{
+    cache_slot *c = &s->cache[slot_of(x, T)];
+    if (c->x != x || c->T != T) {
+        const double *p = s->m->fit.params;
+        c->x = x;
+        c->T = T;
+        c->alive = s->want_alive ? s->m->ops->expected_alive(p, s->horizon, x, T) : 0;
+        c->disc = s->want_disc ? cvm__discounted_alive(s->m->ops, p, &s->value, x, T) : 0;
+    }
+    return c;
+}
+
+static cvm_status spend_value(const scorer *s, size_t i, double x, double monetary, double *v,
+                              char *err, size_t errlen)
+{
+    if (!isfinite(monetary) || monetary < 0) {
+        return cvm__errf(err, errlen, CVM_E_INVALID,
+                         "row %zu: monetary value %g is not finite and >= 0", i + 1, monetary);
+    }
+    *v = s->spend ? cvm__gg_expected(s->spend->fit.params, x, monetary) : monetary;
+    if (!isfinite(*v) || *v < 0) {
+        return cvm__errf(err, errlen, CVM_E_RANGE,
+                         "row %zu: expected spend cannot be represented (Gamma-Gamma q <= 1?)",
+                         i + 1);
+    }
+    return CVM_OK;
+}
+
+static cvm_status finite_out(double v, size_t i, const char *what, char *err, size_t errlen)
+{
+    return isfinite(v) ? CVM_OK
+                       : cvm__errf(err, errlen, CVM_E_RANGE, "row %zu: %s cannot be represented",
+                                   i + 1, what);
+}
+
+typedef struct outputs {
+    double *p_alive, *expected, *value, *clv;
+} outputs;
+
+static cvm_status score_row(const scorer *s, size_t i, double x, double t_x, double T,
+                            const double *monetary, const outputs *o, char *err, size_t errlen)
+{
+    double pa, v = 0;
+    const cache_slot *c;
+    cvm_status st = cvm__check_row(s->m->ops, i, x, t_x, T, err, errlen);
+    if (st != CVM_OK) {
+        return st;
+    }
+    pa = s->m->ops->p_alive(s->m->fit.params, x, t_x, T);
+    st = finite_out(pa, i, "P(alive)", err, errlen);
+    if (st == CVM_OK && (o->value || o->clv)) {
+        st = spend_value(s, i, x, monetary[i], &v, err, errlen);
+    }
+    if (st != CVM_OK) {
+        return st;
+    }
+    c = s->want_alive || s->want_disc ? lookup(s, x, T) : NULL;
+    if (o->p_alive) {
+        o->p_alive[i] = pa;
+    }
+    if (o->expected) {
+        o->expected[i] = pa * c->alive;
+        st = finite_out(o->expected[i], i, "the expected number of purchases", err, errlen);
+    }
+    if (o->value) {
+        o->value[i] = v;
+    }
+    if (o->clv && st == CVM_OK) {
+        o->clv[i] = s->value.margin * v * pa * c->disc;
+        st = finite_out(o->clv[i], i, "CLV", err, errlen);
+    }
+    return st;
+}
+
+static cvm_status setup(scorer *s, const cvm_clv *m, const cvm_spend *spend, double horizon,
+                        const cvm_value_options *vo, const outputs *o, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    s->m = m;
+    s->spend = spend;
+    s->horizon = horizon;
+    s->want_alive = o->expected != NULL;
+    s->want_disc = o->clv != NULL;
+    if (!m->fit.fitted) {
+        return cvm__errf(err, errlen, CVM_E_INVALID, "the %s model is not fitted", m->ops->title);
+    }
+    if (spend != NULL && !spend->fit.fitted && (o->value || o->clv)) {
+        return cvm__errf(err, errlen, CVM_E_INVALID, "the spend model is not fitted");
+    }
+    if (s->want_alive && (!isfinite(horizon) || horizon < 0 ||
+                          (m->ops->discrete && horizon != floor(horizon)))) {
+        return cvm__errf(err, errlen, CVM_E_INVALID,
+                         "horizon %g is not finite, >= 0 (and whole for %s)", horizon,
+                         m->ops->title);
+    }
+    return cvm__value_options(&s->value, vo, err, errlen);
+}
+
+static cvm_status score(const cvm_clv *m, const cvm_spend *spend, double horizon,
+                        const cvm_value_options *vo, const double *x, const double *t_x,
+                        const double *T, const double *monetary, size_t n, const outputs *o,
+                        char *err, size_t errlen)
+{
+    scorer s;
+    size_t i;
+    cvm_status st;
+    if (err != NULL && errlen > 0) {
+        err[0] = '\0';
+    }
+    if (m == NULL || x == NULL || t_x == NULL || T == NULL ||
+        ((o->value || o->clv) && monetary == NULL)) {
+        return cvm__errf(err, errlen, CVM_E_INVALID, "a required pointer is NULL");
+    }
+    st = setup(&s, m, spend, horizon, vo, o, err, errlen);
+    if (st != CVM_OK) {
+        return st;
+    }
+    if (s.want_alive || s.want_disc) {
+        s.cache = cvm__alloc(&m->alloc, sizeof(cache_slot) << CACHE_BITS);
+        if (s.cache == NULL) {
+            return cvm__errf(err, errlen, CVM_E_NOMEM, "scoring: out of memory");
+        }
+        for (i = 0; i < (size_t)1 << CACHE_BITS; i++) {
+            s.cache[i].x = -1;
+            s.cache[i].T = -1;
+        }
+    }
+    for (i = 0; i < n && st == CVM_OK; i++) {
+        st = score_row(&s, i, x[i], t_x[i], T[i], monetary, o, err, errlen);
+    }
+    cvm__free(&m->alloc, s.cache);
+    return st;
+}
+
+cvm_status cvm_clv_score(const cvm_clv *m, const cvm_spend *spend, double horizon,
+                         const cvm_value_options *value_opts, const double *x, const double *t_x,
+                         const double *T, const double *monetary, size_t n, double *p_alive,
+                         double *expected, double *expected_value, double *clv, char *errbuf,
+                         size_t errlen)
+{
+    outputs o;
+    o.p_alive = p_alive;
+    o.expected = expected;
+    o.value = expected_value;
+    o.clv = clv;
+    return score(m, spend, horizon, value_opts, x, t_x, T, monetary, n, &o, errbuf, errlen);
+}
+
+cvm_status cvm_clv_expected(const cvm_clv *m, double t, const double *x, const double *t_x,
+                            const double *T, size_t n, double *out, char *errbuf, size_t errlen)
+{
+    if (out == NULL) {
+        return cvm__errf(errbuf, errlen, CVM_E_INVALID, "a required pointer is NULL");
+    }
+    return cvm_clv_score(m, NULL, t, NULL, x, t_x, T, NULL, n, NULL, out, NULL, NULL, errbuf,
+                         errlen);
+}
+
+cvm_status cvm_clv_value(const cvm_clv *m, const cvm_spend *spend, const cvm_value_options *opts,
+                         const double *x, const double *t_x, const double *T,
+                         const double *monetary, size_t n, double *out, char *errbuf,
+                         size_t errlen)
+{
+    if (out == NULL) {
+        return cvm__errf(errbuf, errlen, CVM_E_INVALID, "a required pointer is NULL");
+    }
+    return cvm_clv_score(m, spend, 0, opts, x, t_x, T, monetary, n, NULL, NULL, NULL, out, errbuf,
+                         errlen);
+}
