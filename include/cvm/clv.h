@@ -179,8 +179,10 @@ CVM_API cvm_status cvm_clv_fit(cvm_clv *m, const double *x, const double *t_x, c
                                const double *weights, size_t n, const cvm_fit_options *opts);
 
 /* Copy the parameters (and, if `stderrs` is not NULL, their standard errors,
- * 0 where unknown) into arrays of `n` = cvm_clv_param_count() doubles.
- * Errors: CVM_E_INVALID (NULL, wrong n, model not fitted). */
+ * 0 where unknown) into arrays of `n` = cvm_clv_param_count() doubles. After
+ * a fit that did not converge these are the previous parameters, kept for
+ * inspection while the model is unfitted. Errors: CVM_E_INVALID (NULL, wrong
+ * n, no parameters ever fitted, set or loaded). */
 CVM_API cvm_status cvm_clv_params(const cvm_clv *m, double *params, double *stderrs, size_t n);
 
 /* Set the parameters by hand (e.g. published values); each must be finite and

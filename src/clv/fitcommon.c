@@ -80,13 +80,15 @@ cvm_status cvm__fit_params(const cvm__fitstate *f, size_t np, double *params, do
                            size_t n)
 {
     size_t j;
-    if (params == NULL || n != np || !f->fitted) {
+    /* After a failed fit the previous parameters stay readable (for
+     * inspection) although the model is unfitted; never-set ones are 0. */
+    if (params == NULL || n != np || !(f->params[0] > 0)) {
         return CVM_E_INVALID;
     }
     for (j = 0; j < np; j++) {
         params[j] = f->params[j];
         if (stderrs != NULL) {
-            stderrs[j] = f->has_stderr ? f->stderrs[j] : 0;
+            stderrs[j] = f->fitted && f->has_stderr ? f->stderrs[j] : 0;
         }
     }
     return CVM_OK;
