@@ -81,4 +81,60 @@ cvm_status cvm__mle_fit(const cvm__mle_problem *prob, cvm__mle_result *res);
 
 #define CVM__LOG_BOUND 23.0 /* parameters stay within [1e-10, 1e10] */
 
+/* ---- bounded minimisers (optim.c) ------------------------------------- */
+
+/* Objective to minimise at x[0..n-1] and, when `grad` is not NULL, its
+ * gradient. A non-finite value (or gradient) counts as +inf: outside the
+ * domain. */
+typedef double (*cvm__objective_fn)(void *ctx, const double *x, double *grad);
+
+typedef struct cvm__optim_problem {
+    size_t n;             /* 1..CVM__MLE_MAXP */
+    cvm__objective_fn f;
+    void *ctx;
+    const double *lower;  /* n finite bounds, lower[i] < upper[i] */
+    const double *upper;
+    int max_iterations;   /* >= 1 */
+    double gtol;          /* BFGS: sup-norm of the projected gradient */
+    double xtol;          /* Nelder-Mead: simplex diameter (0: 1e-10) */
+} cvm__optim_problem;
+
+/* How a minimiser stopped. */
+#define CVM__OPT_CONVERGED 0   /* projected gradient below gtol / simplex collapsed */
+#define CVM__OPT_STALLED 1     /* converged by the stall rule (see cvm__optim_bfgs) */
+#define CVM__OPT_MAX_ITER 2    /* iteration limit reached */
+#define CVM__OPT_LINE_SEARCH 3 /* no acceptable step along a descent direction */
+#define CVM__OPT_NONFINITE 4   /* the start (or every simplex vertex) is not finite */
+
+typedef struct cvm__optim_result {
+    double x[CVM__MLE_MAXP]; /* best point found (inside the box) */
+    double f;                /* f(x); +inf when nothing finite was found */
+    double pgnorm;           /* sup-norm of the projected gradient at x; NaN
+                                after Nelder-Mead, which has no gradient */
+    int status;              /* CVM__OPT_* */
+    int iterations;
+    int evaluations;
+} cvm__optim_result;
+
+/* Projected BFGS on the box: the inverse-Hessian direction restricted to the
+ * variables not held at a bound by their gradient, a backtracking line
+ * search along the projected path (Armijo, or approximate Wolfe once f has
+ * stopped changing beyond rounding), non-finite values backtracked from.
+ * Converged when the sup-norm of x - P(x - grad) is below gtol; also
+ * (CVM__OPT_STALLED) when f has changed by no more than 1e-15 relative over 5
+ * consecutive iterations while that norm is below sqrt(gtol). Returns and
+ * stores r->status. Needs the gradient on every evaluation. */
+int cvm__optim_bfgs(const cvm__optim_problem *p, const double *x0, cvm__optim_result *r);
+
+/* Nelder-Mead on the box (trial points are projected into it; adaptive
+ * coefficients for the dimension), from a simplex of x0 and x0 +- step along
+ * each axis, restarted once from its best vertex. Never asks for the
+ * gradient. Converged when the simplex diameter falls below xtol or the
+ * spread of its values below 1e-14 relative. Returns and stores r->status. */
+int cvm__optim_nelder_mead(const cvm__optim_problem *p, const double *x0, double step,
+                           cvm__optim_result *r);
+
+/* "converged", "line search failed", ...: static text for a CVM__OPT_* value. */
+const char *cvm__optim_status_text(int status);
+
 #endif
