@@ -60,5 +60,8 @@ void cli_write_field(FILE *f, const char *s, size_t n);
 
 int cmd_simulate(int argc, char **argv);
 int cmd_summary(int argc, char **argv);
+int cmd_fit(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif

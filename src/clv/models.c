@@ -3,11 +3,6 @@
 
 #include <string.h>
 
-/* TEMPORARY while the model files are written: weak, so the library links. */
-extern const cvm__model_ops cvm__bgnbd_ops __attribute__((weak));
-extern const cvm__model_ops cvm__pareto_ops __attribute__((weak));
-extern const cvm__model_ops cvm__mbgnbd_ops __attribute__((weak));
-extern const cvm__model_ops cvm__bgbb_ops __attribute__((weak));
 
 const cvm__model_ops *cvm__model_ops_of(int32_t kind)
 {

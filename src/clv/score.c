@@ -9,9 +9,6 @@
 #include <math.h>
 #include <string.h>
 
-/* TEMPORARY while spend_model.c is written. */
-double cvm__gg_expected(const double *p, double x, double m) __attribute__((weak));
-
 #define CACHE_BITS 14
 
 typedef struct cache_slot {
