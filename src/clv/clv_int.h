@@ -165,4 +165,22 @@ double cvm__sbg_rate(const double *p, double t);
 /* sum_{t>=0} S(t)/(1+d)^t; +inf when infinite. */
 double cvm__sbg_lifetime(const double *p, double d);
 
+/* ---- BG/NBD family (model_bgnbd.c), shared with model_mbgnbd.c -------- */
+
+/* The BG/NBD (mbg = 0) and MBG/NBD (mbg = 1) functions of cvm__model_ops
+ * with the model as an argument; the two tables call them. */
+double cvm__bgnbd_family_loglik(const double *p, const cvm__rows *d, double *grad, int mbg);
+double cvm__bgnbd_family_row_loglik(const double *p, double x, double t_x, double T, int mbg);
+double cvm__bgnbd_family_p_alive(const double *p, double x, double t_x, double T, int mbg);
+double cvm__bgnbd_family_expected_alive(const double *p, double t, double x, double T, int mbg);
+double cvm__bgnbd_family_expected_new(const double *p, double t, int mbg);
+double cvm__bgnbd_family_prob_count(const double *p, double t, double k, int mbg);
+size_t cvm__bgnbd_family_starts(const cvm__rows *d, double *p, size_t max);
+/* E[(1 - (1 + p u)^-A) / p] for p ~ Beta(a, c), the expected purchases of
+ * an alive customer. method 0: the best available; for tests, only one
+ * path (NaN where it would be inaccurate or slow): 1 the Euler-transformed
+ * series, 2 the quadrature, 3 the closed form as printed with
+ * cvm__log_hyp2f1. */
+double cvm__bgnbd_future(double A, double a, double c, double u, int method);
+
 #endif
