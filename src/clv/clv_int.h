@@ -8,6 +8,8 @@
 #include "cvm/clv.h"
 #include "math/math_int.h"
 
+#include <math.h>
+
 #define CVM__CLV_MAXP 4
 
 /* Distinct customer rows with their weights, as columns: what likelihoods
@@ -50,7 +52,20 @@ typedef struct cvm__model_ops {
     double (*expected_new)(const double *p, double t);
     /* P(X(t) = k) for a new customer; NULL where the literature has none. */
     double (*prob_count)(const double *p, double t, double k);
+    /* Optional (NULL where P(alive) does not split): P(alive) =
+     * cvm__alive_odds(g, h, k) with g, h from (x, T) and k from t_x, so that
+     * scoring caches them and spends one exp per customer. p_alive must
+     * compute exactly this, so both paths agree bit for bit. */
+    void (*alive_gh)(const double *p, double x, double T, double *g, double *h);
+    double (*alive_k)(const double *p, double t_x);
 } cvm__model_ops;
+
+/* P(alive) = 1 / (1 + exp(g + h k)); exp overflows to +inf for dead-certain
+ * customers, which gives 0, and g = -inf gives 1. */
+static inline double cvm__alive_odds(double g, double h, double k)
+{
+    return 1.0 / (1.0 + exp(g + h * k));
+}
 
 extern const cvm__model_ops cvm__bgnbd_ops;
 extern const cvm__model_ops cvm__pareto_ops;
@@ -176,6 +191,12 @@ double cvm__bgnbd_family_expected_alive(const double *p, double t, double x, dou
 double cvm__bgnbd_family_expected_new(const double *p, double t, int mbg);
 double cvm__bgnbd_family_prob_count(const double *p, double t, double k, int mbg);
 size_t cvm__bgnbd_family_starts(const cvm__rows *d, double *p, size_t max);
+/* The split of P(alive) (see cvm__model_ops.alive_gh): g = log(a / (b + x +
+ * mbg - 1)) + (r + x) log(alpha + T) (-inf for BG/NBD x = 0), h = -(r + x),
+ * k = log(alpha + t_x). */
+void cvm__bgnbd_family_alive_gh(const double *p, double x, double T, int mbg, double *g,
+                                double *h);
+double cvm__bgnbd_alive_k(const double *p, double t_x);
 /* E[(1 - (1 + p u)^-A) / p] for p ~ Beta(a, c), the expected purchases of
  * an alive customer. method 0: the best available; for tests, only one
  * path (NaN where it would be inaccurate or slow): 1 the Euler-transformed

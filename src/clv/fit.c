@@ -4,6 +4,7 @@
 #include "clv/clv_int.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 cvm_status cvm__check_row(const cvm__model_ops *ops, size_t i, double x, double t_x, double T,
@@ -103,6 +104,49 @@ static void patterns_add(patterns *p, double x, double t_x, double T, double w)
             return;
         }
     }
+}
+
+typedef struct row4 {
+    double x, T, t_x, w;
+} row4;
+
+static int by_x_T_tx(const void *pa, const void *pb)
+{
+    const row4 *a = pa, *b = pb;
+    if (a->x != b->x) {
+        return a->x < b->x ? -1 : 1;
+    }
+    if (a->T != b->T) {
+        return a->T < b->T ? -1 : 1;
+    }
+    return (a->t_x > b->t_x) - (a->t_x < b->t_x);
+}
+
+/* Order the distinct rows by (x, T, t_x): likelihoods memoise terms of x
+ * and of (x, T), which then hit on nearly every row. */
+static cvm_status patterns_sort(patterns *p, const cvm_allocator *a)
+{
+    double *cx = p->col, *ct = cx + p->cap, *cT = ct + p->cap, *cw = cT + p->cap;
+    row4 *r = cvm__calloc(a, p->n ? p->n : 1, sizeof *r);
+    size_t i;
+    if (r == NULL) {
+        return CVM_E_NOMEM;
+    }
+    for (i = 0; i < p->n; i++) {
+        r[i].x = cx[i];
+        r[i].T = cT[i];
+        r[i].t_x = ct[i];
+        r[i].w = cw[i];
+    }
+    qsort(r, p->n, sizeof *r, by_x_T_tx);
+    for (i = 0; i < p->n; i++) {
+        cx[i] = r[i].x;
+        cT[i] = r[i].T;
+        ct[i] = r[i].t_x;
+        cw[i] = r[i].w;
+    }
+    cvm__free(a, r);
+    return CVM_OK;
 }
 
 static cvm_status check_weight(cvm_clv *m, size_t i, double w)
@@ -224,6 +268,9 @@ cvm_status cvm_clv_fit(cvm_clv *m, const double *x, const double *t_x, const dou
         st = cvm__errf(m->errmsg, sizeof m->errmsg, CVM_E_INVALID,
                        "fit: no row has a repeat purchase (all x = 0): the %s parameters "
                        "cannot be identified", m->ops->title);
+    }
+    if (st == CVM_OK && patterns_sort(&p, &m->alloc) != CVM_OK) {
+        st = cvm__errf(m->errmsg, sizeof m->errmsg, CVM_E_NOMEM, "fit: out of memory for %zu rows", n);
     }
     if (st == CVM_OK) {
         m->fit.rows = n;

@@ -315,4 +315,6 @@ const cvm__model_ops cvm__bgbb_ops = {
     bgbb_expected_alive,
     bgbb_expected_new,
     bgbb_prob_count,
+    NULL, /* P(alive) does not split */
+    NULL,
 };

@@ -52,6 +52,11 @@ static double mbgnbd_prob_count(const double *p, double t, double k)
     return cvm__bgnbd_family_prob_count(p, t, k, 1);
 }
 
+static void mbgnbd_alive_gh(const double *p, double x, double T, double *g, double *h)
+{
+    cvm__bgnbd_family_alive_gh(p, x, T, 1, g, h);
+}
+
 const cvm__model_ops cvm__mbgnbd_ops = {
     "mbgnbd",
     "MBG/NBD",
@@ -65,4 +70,6 @@ const cvm__model_ops cvm__mbgnbd_ops = {
     mbgnbd_expected_alive,
     mbgnbd_expected_new,
     mbgnbd_prob_count,
+    mbgnbd_alive_gh,
+    cvm__bgnbd_alive_k,
 };

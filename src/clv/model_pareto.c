@@ -788,4 +788,6 @@ const cvm__model_ops cvm__pareto_ops = {
     .expected_alive = pnbd_expected_alive,
     .expected_new = pnbd_expected_new,
     .prob_count = pnbd_prob_count,
+    .alive_gh = NULL, /* P(alive) does not split */
+    .alive_k = NULL,
 };

@@ -10,31 +10,51 @@
 #include <string.h>
 
 #define CACHE_BITS 14
+#define K_BITS 12
 
 typedef struct cache_slot {
     double x, T; /* key; x = -1 marks an empty slot */
     double alive; /* expected purchases over the horizon if alive at T */
     double disc;  /* discounted purchases over the CLV periods if alive at T */
+    double g, h;  /* P(alive) split (cvm__model_ops.alive_gh) */
 } cache_slot;
+
+typedef struct k_slot {
+    double t_x, k; /* t_x = -1 marks an empty slot */
+} k_slot;
 
 typedef struct scorer {
     const cvm_clv *m;
     const cvm_spend *spend;
     cvm_value_options value;
     double horizon;
-    int want_alive, want_disc;
+    int want_alive, want_disc, split;
     cache_slot *cache;
+    k_slot *kcache;
 } scorer;
+
+static uint64_t key_bits(double v)
+{
+    uint64_t u;
+    v += 0.0; /* -0 and +0 share a slot */
+    memcpy(&u, &v, sizeof u);
+    return u;
+}
 
 static size_t slot_of(double x, double T)
 {
-    uint64_t a, b;
-    x += 0.0;
-    T += 0.0;
-    memcpy(&a, &x, sizeof a);
-    memcpy(&b, &T, sizeof b);
-    a = (a * 0x9E3779B97F4A7C15u) ^ (b * 0xC2B2AE3D27D4EB4Fu);
+    uint64_t a = (key_bits(x) * 0x9E3779B97F4A7C15u) ^ (key_bits(T) * 0xC2B2AE3D27D4EB4Fu);
     return (size_t)(a >> (64 - CACHE_BITS));
+}
+
+static double k_of(const scorer *s, double t_x)
+{
+    k_slot *c = &s->kcache[(key_bits(t_x) * 0x9E3779B97F4A7C15u) >> (64 - K_BITS)];
+    if (c->t_x != t_x) {
+        c->t_x = t_x;
+        c->k = s->m->ops->alive_k(s->m->fit.params, t_x);
+    }
+    return c->k;
 }
 
 static const cache_slot *lookup(const scorer *s, double x, double T)
@@ -46,6 +66,9 @@ static const cache_slot *lookup(const scorer *s, double x, double T)
         c->T = T;
         c->alive = s->want_alive ? s->m->ops->expected_alive(p, s->horizon, x, T) : 0;
         c->disc = s->want_disc ? cvm__discounted_alive(s->m->ops, p, &s->value, x, T) : 0;
+        if (s->split) {
+            s->m->ops->alive_gh(p, x, T, &c->g, &c->h);
+        }
     }
     return c;
 }
@@ -86,7 +109,9 @@ static cvm_status score_row(const scorer *s, size_t i, double x, double t_x, dou
     if (st != CVM_OK) {
         return st;
     }
-    pa = s->m->ops->p_alive(s->m->fit.params, x, t_x, T);
+    c = s->cache ? lookup(s, x, T) : NULL;
+    pa = s->split ? cvm__alive_odds(c->g, c->h, k_of(s, t_x))
+                  : s->m->ops->p_alive(s->m->fit.params, x, t_x, T);
     st = finite_out(pa, i, "P(alive)", err, errlen);
     if (st == CVM_OK && (o->value || o->clv)) {
         st = spend_value(s, i, x, monetary[i], &v, err, errlen);
@@ -94,7 +119,6 @@ static cvm_status score_row(const scorer *s, size_t i, double x, double t_x, dou
     if (st != CVM_OK) {
         return st;
     }
-    c = s->want_alive || s->want_disc ? lookup(s, x, T) : NULL;
     if (o->p_alive) {
         o->p_alive[i] = pa;
     }
@@ -121,6 +145,10 @@ static cvm_status setup(scorer *s, const cvm_clv *m, const cvm_spend *spend, dou
     s->horizon = horizon;
     s->want_alive = o->expected != NULL;
     s->want_disc = o->clv != NULL;
+    /* P(alive) from cached parts; a caller wanting only P(alive) of a few
+     * rows still gains, as the caches are small */
+    s->split = m->ops->alive_gh != NULL && m->ops->alive_k != NULL &&
+               (o->p_alive || o->expected || o->clv);
     if (!m->fit.fitted) {
         return cvm__errf(err, errlen, CVM_E_INVALID, "the %s model is not fitted", m->ops->title);
     }
@@ -134,6 +162,34 @@ static cvm_status setup(scorer *s, const cvm_clv *m, const cvm_spend *spend, dou
                          m->ops->title);
     }
     return cvm__value_options(&s->value, vo, err, errlen);
+}
+
+/* The caches, when some output needs them; -1 keys mark empty slots (x,
+ * t_x >= 0 in every checked row). */
+static cvm_status cache_alloc(scorer *s)
+{
+    const cvm_allocator *a = &s->m->alloc;
+    size_t i;
+    if (!s->want_alive && !s->want_disc && !s->split) {
+        return CVM_OK;
+    }
+    s->cache = cvm__alloc(a, sizeof(cache_slot) << CACHE_BITS);
+    s->kcache = s->split ? cvm__alloc(a, sizeof(k_slot) << K_BITS) : NULL;
+    if (s->cache == NULL || (s->split && s->kcache == NULL)) {
+        cvm__free(a, s->cache);
+        cvm__free(a, s->kcache);
+        s->cache = NULL;
+        s->kcache = NULL;
+        return CVM_E_NOMEM;
+    }
+    for (i = 0; i < (size_t)1 << CACHE_BITS; i++) {
+        s->cache[i].x = -1;
+        s->cache[i].T = -1;
+    }
+    for (i = 0; s->split && i < (size_t)1 << K_BITS; i++) {
+        s->kcache[i].t_x = -1;
+    }
+    return CVM_OK;
 }
 
 static cvm_status score(const cvm_clv *m, const cvm_spend *spend, double horizon,
@@ -155,20 +211,15 @@ static cvm_status score(const cvm_clv *m, const cvm_spend *spend, double horizon
     if (st != CVM_OK) {
         return st;
     }
-    if (s.want_alive || s.want_disc) {
-        s.cache = cvm__alloc(&m->alloc, sizeof(cache_slot) << CACHE_BITS);
-        if (s.cache == NULL) {
-            return cvm__errf(err, errlen, CVM_E_NOMEM, "scoring: out of memory");
-        }
-        for (i = 0; i < (size_t)1 << CACHE_BITS; i++) {
-            s.cache[i].x = -1;
-            s.cache[i].T = -1;
-        }
+    st = cache_alloc(&s);
+    if (st != CVM_OK) {
+        return cvm__errf(err, errlen, st, "scoring: out of memory");
     }
     for (i = 0; i < n && st == CVM_OK; i++) {
         st = score_row(&s, i, x[i], t_x[i], T[i], monetary, o, err, errlen);
     }
     cvm__free(&m->alloc, s.cache);
+    cvm__free(&m->alloc, s.kcache);
     return st;
 }
 

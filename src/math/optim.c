@@ -331,12 +331,17 @@ static void sort_simplex(simplex *sx, size_t n)
     size_t i, j;
     for (i = 1; i <= n; i++) {
         for (j = i; j > 0 && sx->f[j] < sx->f[j - 1]; j--) {
-            double tf = sx->f[j], tv[MAXP];
-            memcpy(tv, sx->v[j], sizeof tv);
+            double tf = sx->f[j];
+            size_t k;
             sx->f[j] = sx->f[j - 1];
-            memcpy(sx->v[j], sx->v[j - 1], sizeof tv);
             sx->f[j - 1] = tf;
-            memcpy(sx->v[j - 1], tv, sizeof tv);
+            /* element by element: GCC's -Warray-bounds misreads row memcpy
+             * here under the sanitizers */
+            for (k = 0; k < MAXP; k++) {
+                double t = sx->v[j][k];
+                sx->v[j][k] = sx->v[j - 1][k];
+                sx->v[j - 1][k] = t;
+            }
         }
     }
 }
