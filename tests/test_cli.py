@@ -147,6 +147,321 @@ def test_options(tmp):
         os.umask(old)
 
 
+def test_simulate_models():
+    """Every transaction model through --model; BG/BB on whole weeks."""
+    import datetime
+    outs = {}
+    for model in ["bgnbd", "pareto", "mbgnbd", "bgbb"]:
+        a = run("simulate", "--customers", "200", "--seed", "3", "--model", model)
+        b = run("simulate", "--customers", "200", "--seed", "3", "--model", model)
+        check(f"simulate {model} exit", a.returncode == 0, a.stderr)
+        check(f"simulate {model} header", a.stdout.startswith("id,date,amount\n"), a.stdout[:50])
+        check(f"simulate {model} is seeded", a.stdout == b.stdout)
+        rows = list(csv.DictReader(io.StringIO(a.stdout)))
+        check(f"simulate {model} ids", {r["id"] for r in rows} == {str(i) for i in range(1, 201)})
+        check(f"simulate {model} dates", all("1997-01-01" <= r["date"] < "1998-07-01" for r in rows),
+              str([r["date"] for r in rows if not "1997-01-01" <= r["date"] < "1998-07-01"][:3]))
+        outs[model] = (a.stdout, rows)
+    check("models differ", len({o for o, _ in outs.values()}) == 4)
+    check("default model is bgnbd",
+          run("simulate", "--customers", "200", "--seed", "3").stdout == outs["bgnbd"][0])
+    # BG/BB: first purchases on the 12 weekly cohorts from --start, then
+    # opportunities every week after them.
+    start = datetime.date(1997, 1, 1)
+    first, ok = {}, True
+    for r in outs["bgbb"][1]:
+        d = (datetime.date.fromisoformat(r["date"]) - start).days
+        if r["id"] not in first:
+            first[r["id"]] = d
+            ok = ok and d % 7 == 0 and d < 84
+        else:
+            ok = ok and d > first[r["id"]] and (d - first[r["id"]]) % 7 == 0
+    check("bgbb on whole weeks", ok)
+    s = run("summary", "-", "--unit-days", "7", stdin=outs["bgbb"][0])
+    summary = list(csv.DictReader(io.StringIO(s.stdout)))
+    check("bgbb summary in whole opportunities", s.returncode == 0 and all(
+        float(r[c]).is_integer() for r in summary for c in ("frequency", "recency", "T")), s.stderr)
+    # --params wins over the model's defaults, in either order.
+    p = "0.3,5,0.8,2.5"
+    x = run("simulate", "--customers", "50", "--model", "pareto", "--params", p)
+    y = run("simulate", "--customers", "50", "--params", p, "--model", "pareto")
+    z = run("simulate", "--customers", "50", "--model", "pareto")
+    check("--params with --model", x.returncode == 0 and x.stdout == y.stdout != z.stdout)
+    bad_input("unknown model", run("simulate", "--model", "frobnicate"), "frobnicate", "bgbb")
+    bad_input("bad bgbb params", run("simulate", "--model", "bgbb", "--params", "1,1,0,1"), "simulate")
+
+
+# ---- cvm fit / predict / report ----
+
+FIT_KEYS = {"model", "n", "params", "stderr", "loglik", "converged", "iterations"}
+# model, published estimates (DATA/README.md), relative tolerance, log-likelihood
+CDNOW_FITS = [
+    ("bgnbd", {"r": 0.242595, "alpha": 4.413603, "a": 0.792922, "b": 2.425906}, 1e-4, -9582.4292),
+    ("pareto", {"r": 0.5533, "alpha": 10.5776, "s": 0.6062, "beta": 11.6679}, 1e-3, -9594.9739),
+    ("mbgnbd", {"r": 0.5248, "alpha": 6.1830, "a": 0.8914, "b": 1.6140}, 1e-3, -9582.1327),
+    ("gammagamma", {"p": 6.24957, "q": 3.74422, "v": 15.44352}, 1e-4, -4055.9177),
+]
+
+
+def write_file(tmp, name, text):
+    p = os.path.join(tmp, name)
+    with open(p, "w", newline="") as f:
+        f.write(text)
+    return p
+
+
+def fit_json(name, *args):
+    """Run `cvm fit ... --json`; the parsed object, or None after a failed check."""
+    import json
+    r = run("fit", *args, "--json")
+    check(name + " exit", r.returncode == 0, r.stderr)
+    try:
+        obj = json.loads(r.stdout)
+    except ValueError:
+        check(name + " is JSON", False, repr(r.stdout[:200]))
+        return None
+    check(name + " keys", set(obj) == FIT_KEYS, str(sorted(obj)))
+    return obj
+
+
+def check_estimates(name, obj, params, rel, loglik):
+    if obj is None:
+        return
+    got = obj.get("params", {})
+    check(name + " parameter names", list(got) == list(params), str(list(got)))
+    for k, want in params.items():
+        v = got.get(k)
+        check(f"{name} {k}", v is not None and abs(v - want) <= rel * abs(want), f"{v} vs {want}")
+    check(name + " loglik", abs(obj.get("loglik", 0) - loglik) < 0.01, str(obj.get("loglik")))
+    check(name + " converged", obj.get("converged") is True and obj.get("iterations", 0) > 0, str(obj))
+    se = obj.get("stderr", {})
+    check(name + " stderr", list(se) == list(params) and all(
+        isinstance(v, float) and v > 0 for v in se.values()), str(se))
+
+
+def simulated_summary(tmp):
+    """A weekly calibration/holdout summary of simulated data: works without ../shared."""
+    tx = run("simulate", "--customers", "1500", "--seed", "11")
+    path = os.path.join(tmp, "sim_summary.csv")
+    r = run("summary", "-", "--unit-days", "7", "--calibration-end", "1997-09-30",
+            "--observation-end", "1998-06-30", "-o", path, stdin=tx.stdout)
+    check("simulated summary", r.returncode == 0, r.stderr)
+    return path
+
+
+def cdnow_summary(tmp):
+    """The CDNOW summary test_cdnow checks, as a file; None without the data."""
+    sample = os.path.join(DATA, "CDNOW_sample.txt")
+    if not os.path.exists(sample):
+        return None
+    path = os.path.join(tmp, "cdnow_summary.csv")
+    r = run("summary", sample, "--whitespace", "--no-header", "--id", "2", "--date", "3", "--amount", "5",
+            "--date-format", "yyyymmdd", "--unit-days", "7", "--calibration-end", "1997-09-30",
+            "--observation-end", "1998-06-30", "-o", path)
+    check("cdnow summary file", r.returncode == 0, r.stderr)
+    return path
+
+
+def read_predictions(name, r, n, with_value=True):
+    import math
+    check(name + " exit", r.returncode == 0, r.stderr)
+    rows = list(csv.DictReader(io.StringIO(r.stdout)))
+    cols = ["id", "p_alive", "expected_purchases"] + (["expected_value", "clv"] if with_value else [])
+    check(name + " columns", rows and list(rows[0]) == cols, str(rows[:1]))
+    check(name + " rows", len(rows) == n, str(len(rows)))
+    vals = [[float(row[c]) for c in cols[1:]] for row in rows]
+    check(name + " finite", all(math.isfinite(v) for row in vals for v in row))
+    check(name + " p_alive in [0, 1]", all(0 <= row[0] <= 1 for row in vals))
+    check(name + " non-negative", all(v >= 0 for row in vals for v in row[1:]))
+    return rows
+
+
+def test_fit_predict_simulated(tmp):
+    """fit and predict on simulated data, so they are tested without ../shared."""
+    path = simulated_summary(tmp)
+    with open(path) as f:
+        n = sum(1 for _ in f) - 1
+    for model in ["bgnbd", "pareto", "mbgnbd", "gammagamma"]:
+        obj = fit_json(f"fit {model} simulated", model, "--summary", path)
+        if obj:
+            check(f"fit {model} n", obj["n"] == n and obj["model"] == model, str(obj))
+    # Simulated from BG/NBD (0.243, 4.414, 0.793, 2.426): roughly recovered.
+    obj = fit_json("fit recovers", "bgnbd", "--summary", path)
+    if obj:
+        r = obj["params"]["r"]
+        check("fit recovers r", 0.15 < r < 0.4, str(obj["params"]))
+    t = run("fit", "bgnbd", "--summary", path)
+    check("fit table", t.returncode == 0 and all(w in t.stdout for w in
+          ["BG/NBD", "parameter", "estimate", "std. error", "alpha", "log-likelihood", "converged"]),
+          t.stdout + t.stderr)
+    # Columns by 1-based index: frequency, recency, T are columns 2, 3, 4.
+    by_index = fit_json("fit columns by index", "bgnbd", "--summary", path, "--frequency", "2",
+                        "--recency", "3", "--T", "4")
+    by_name = fit_json("fit columns by name", "bgnbd", "--summary", path)
+    check("index = name", by_index is not None and by_index == by_name)
+    pen = fit_json("fit --penalizer", "bgnbd", "--summary", path, "--penalizer", "0.1")
+    check("penalizer changes the fit", pen is not None and by_name is not None and
+          pen["params"] != by_name["params"])
+    # Predictions: fitted on the spot, and from saved models, are the same.
+    p1 = run("predict", "bgnbd", "--summary", path, "--horizon", "10")
+    read_predictions("predict simulated", p1, n)
+    model, spend = os.path.join(tmp, "bgnbd.model"), os.path.join(tmp, "gg.model")
+    s1 = run("fit", "bgnbd", "--summary", path, "--save", model)
+    s2 = run("fit", "gammagamma", "--summary", path, "--save", spend)
+    check("fit --save", s1.returncode == 0 and s2.returncode == 0 and os.path.exists(model)
+          and os.path.exists(spend), s1.stderr + s2.stderr)
+    p2 = run("predict", "bgnbd", "--summary", path, "--horizon", "10", "--model-file", model,
+             "--spend-file", spend)
+    check("predict from saved models", p2.returncode == 0 and p2.stdout == p1.stdout, p2.stderr)
+    bad_input("predict wrong model file", run("predict", "pareto", "--summary", path, "--model-file",
+                                              model), "bgnbd.model", "bgnbd")
+    # Without a monetary column there is no value to predict.
+    p3 = run("predict", "bgnbd", "--summary", path, "--monetary", "none")
+    rows = read_predictions("predict without monetary", p3, n, with_value=False)
+    # The default horizon is the CLV's (12 periods of 1).
+    p4 = run("predict", "bgnbd", "--summary", path, "--horizon", "12")
+    check("default horizon", p4.returncode == 0 and rows and
+          [r["expected_purchases"] for r in rows] ==
+          [r["expected_purchases"] for r in csv.DictReader(io.StringIO(p4.stdout))])
+    # A larger margin scales CLV; the expected value per purchase stays.
+    m2 = list(csv.DictReader(io.StringIO(run("predict", "bgnbd", "--summary", path, "--horizon", "10",
+                                                 "--margin", "0.5").stdout)))
+    m1 = list(csv.DictReader(io.StringIO(p1.stdout)))
+    check("margin scales clv", m1 and m2 and all(
+        abs(float(a["clv"]) * 0.5 - float(b["clv"])) <= 1e-9 * (1 + float(a["clv"])) for a, b in zip(m1, m2)))
+    # Ids that need quoting come back quoted; without an id column, row numbers.
+    with open(path) as f:
+        lines = f.read().splitlines()
+    quoted = write_file(tmp, "quoted_ids.csv", "\n".join(
+        [lines[0]] + [f'"c,{ln.split(",", 1)[0]}",{ln.split(",", 1)[1]}' for ln in lines[1:]]) + "\n")
+    r = run("predict", "bgnbd", "--summary", quoted, "--horizon", "10", "--model-file", model)
+    check("predict quoted ids", r.returncode == 0 and r.stdout.splitlines()[1].startswith('"c,1",'),
+          r.stdout[:300] + r.stderr)
+    noid = write_file(tmp, "noid.csv", "\n".join(ln.split(",", 1)[1] for ln in lines) + "\n")
+    r = run("predict", "bgnbd", "--summary", noid, "--horizon", "10", "--model-file", model)
+    check("predict row numbers", r.returncode == 0 and
+          [ln.split(",")[0] for ln in r.stdout.splitlines()[1:4]] == ["1", "2", "3"], r.stdout[:300] + r.stderr)
+    o = os.path.join(tmp, "pred.csv")
+    r = run("predict", "bgnbd", "--summary", path, "-o", o)
+    check("predict -o", r.returncode == 0 and r.stdout == "" and os.path.exists(o), r.stderr)
+
+
+def test_fit_cdnow(tmp):
+    path = cdnow_summary(tmp)
+    if path is None:
+        results["skipped"] += 1
+        return
+    for model, params, rel, loglik in CDNOW_FITS:
+        obj = fit_json(f"fit {model} cdnow", model, "--summary", path)
+        check_estimates(f"fit {model} cdnow", obj, params, rel, loglik)
+        if obj:
+            check(f"fit {model} cdnow n", obj["n"] == 2357 and obj["model"] == model, str(obj["n"]))
+    donations = os.path.join(DATA, "donations.csv")
+    obj = fit_json("fit bgbb donations", "bgbb", "--summary", donations, "--T", "periods",
+                   "--weights", "weights")
+    check_estimates("fit bgbb donations", obj,
+                    {"alpha": 1.2035, "beta": 0.7497, "gamma": 0.6567, "delta": 2.7834}, 1e-3, -33225.5813)
+    if obj:
+        check("fit bgbb n is rows", obj["n"] == 22, str(obj["n"]))
+    bad_input("bgbb without --T", run("fit", "bgbb", "--summary", donations), "donations.csv", "'T'",
+              "periods")
+    # Holdout: the conditional expectations over 39 weeks sum to 1653.4.
+    r = run("predict", "bgnbd", "--summary", path, "--horizon", "39")
+    rows = read_predictions("predict cdnow", r, 2357)
+    total = sum(float(row["expected_purchases"]) for row in rows)
+    check("predict cdnow holdout total", abs(total - 1653.4) < 0.5, str(total))
+    with open(path) as f:
+        ids = [row["id"] for row in csv.DictReader(f)]
+    check("predict cdnow ids", [row["id"] for row in rows] == ids, str(rows[:3]))
+    r = run("predict", "bgbb", "--summary", donations, "--T", "periods", "--weights", "weights",
+            "--horizon", "5")
+    read_predictions("predict bgbb donations", r, 22, with_value=False)
+
+
+def test_report():
+    import time
+    t0 = time.monotonic()
+    r = run("report")
+    took = time.monotonic() - t0
+    check("report exit", r.returncode == 0 and r.stderr == "", r.stderr)
+    for w in ["Customer value report", "5000 customers simulated", "BG/NBD", "Gamma-Gamma", "Holdout",
+              "predicted", "Cumulative repeat purchases", "Top 10 customers by CLV", "Value concentration",
+              "top 10%"]:
+        check(f"report shows {w!r}", w in r.stdout, r.stdout[:2000])
+    check("report is fast", took < 3, f"{took:.2f} s")
+    check("report is repeatable", run("report").stdout == r.stdout)
+    r5 = run("report", "--top", "3")
+    check("report --top", r5.returncode == 0 and "Top 3 customers" in r5.stdout, r5.stderr)
+    bad_input("report unknown option", run("report", "--frobnicate"), "--frobnicate")
+    bad_input("report observation before calibration",
+              run("report", "--calibration-end", "1997-09-30", "--observation-end", "1997-01-01"), "after")
+    sample = os.path.join(DATA, "CDNOW_sample.txt")
+    if not os.path.exists(sample):
+        results["skipped"] += 1
+        return
+    r = run("report", sample, "--whitespace", "--no-header", "--id", "2", "--date", "3", "--amount", "5",
+            "--date-format", "yyyymmdd", "--unit-days", "7", "--calibration-end", "1997-09-30",
+            "--observation-end", "1998-06-30")
+    check("report cdnow exit", r.returncode == 0, r.stderr)
+    check("report cdnow holdout", "predicted 1653.4, actual 1882" in r.stdout, r.stdout)
+    check("report cdnow customers", "2357" in r.stdout and "6919" in r.stdout, r.stdout[:500])
+    lines = {ln.split()[0]: ln.split() for ln in r.stdout.splitlines() if ln.strip()}
+    for name, want in [("r", 0.242595), ("alpha", 4.413603), ("a", 0.792922), ("b", 2.425906)]:
+        got = float(lines.get(name, [name, "nan"])[1])
+        check(f"report cdnow {name}", abs(got - want) <= 1e-4 * want, str(lines.get(name)))
+    check("report cdnow loglik", "-9582.429" in r.stdout, r.stdout)
+    # Week 39 of the tracking curve is the calibration total, 2457 (BTYD).
+    check("report cdnow tracking", any(ln.split()[:2] == ["39", "2457"] for ln in r.stdout.splitlines()
+                                       if ln.strip()), r.stdout)
+
+
+def test_fit_bad_input(tmp):
+    good = write_file(tmp, "good.csv", "id,frequency,recency,T,monetary_value\n1,2,10,20,5\n2,0,0,18,0\n"
+                                       "3,1,4,19,7.5\n")
+    bad_input("fit unknown model", run("fit", "frobnicate", "--summary", good), "frobnicate", "gammagamma")
+    bad_input("predict unknown model", run("predict", "frobnicate", "--summary", good), "frobnicate")
+    bad_input("predict gammagamma", run("predict", "gammagamma", "--summary", good), "gammagamma")
+    bad_input("fit no summary", run("fit", "bgnbd"), "--summary")
+    bad_input("fit no model", run("fit", "--summary", good), "MODEL")
+    bad_input("fit unknown option", run("fit", "bgnbd", "--summary", good, "--frobnicate"), "--frobnicate")
+    bad_input("fit bad penalizer", run("fit", "bgnbd", "--summary", good, "--penalizer", "-1"), "--penalizer")
+    bad_input("fit missing file", run("fit", "bgnbd", "--summary", os.path.join(tmp, "nope.csv")), "nope.csv")
+    p = write_file(tmp, "nocol.csv", "id,frequency,recency\n1,1,2\n")
+    bad_input("fit missing column", run("fit", "bgnbd", "--summary", p), "nocol.csv", "'T'")
+    bad_input("fit missing named column", run("fit", "bgnbd", "--summary", p, "--recency", "rec"),
+              "nocol.csv", "'rec'")
+    bad_input("fit column index past the end", run("fit", "bgnbd", "--summary", p, "--T", "9"), "'9'")
+    p = write_file(tmp, "tx_after_T.csv", "id,frequency,recency,T\n1,2,10,20\n\n2,2,30,25\n")
+    bad_input("fit t_x > T", run("fit", "bgnbd", "--summary", p), "tx_after_T.csv:4", "after T")
+    bad_input("predict t_x > T", run("predict", "bgnbd", "--summary", p), "tx_after_T.csv:4")
+    p = write_file(tmp, "text.csv", "id,frequency,recency,T\r\n1,2,10,20\r\n2,x2,3,25\r\n")
+    bad_input("fit non-numeric", run("fit", "bgnbd", "--summary", p), "text.csv:3", "'x2'")
+    p = write_file(tmp, "short.csv", "id,frequency,recency,T\n1,2,10,20\n2,2\n")
+    bad_input("fit short row", run("fit", "bgnbd", "--summary", p), "short.csv:3")
+    p = write_file(tmp, "quoted.csv", 'id,frequency,recency,T\n"a,1",2,10,20\n"b\nc",0,0,18\n"d",1,1,0\n')
+    bad_input("fit row after a quoted newline", run("fit", "bgnbd", "--summary", p), "quoted.csv:5")
+    p = write_file(tmp, "negw.csv", "frequency,recency,T,w\n1,1,2,1\n0,0,2,-1\n")
+    bad_input("fit negative weight", run("fit", "bgnbd", "--summary", p, "--weights", "w"), "negw.csv:3")
+    p = write_file(tmp, "headonly.csv", "id,frequency,recency,T\n")
+    bad_input("fit no rows", run("fit", "bgnbd", "--summary", p), "headonly.csv")
+    p = write_file(tmp, "norepeat.csv", "id,frequency,recency,T,monetary_value\n1,0,0,20,0\n2,0,0,18,0\n")
+    bad_input("fit gammagamma without repeat buyers", run("fit", "gammagamma", "--summary", p), "norepeat.csv")
+    bad_input("predict missing model file", run("predict", "bgnbd", "--summary", good, "--model-file",
+                                                os.path.join(tmp, "none.model")), "none.model")
+    junk = write_file(tmp, "junk.model", "not a model\n")
+    bad_input("predict junk model file", run("predict", "bgnbd", "--summary", good, "--model-file", junk),
+              "junk.model")
+    # A failed predict or fit with -o leaves an existing output and no temporary file.
+    out = write_file(tmp, "keep.csv", "previous\n")
+    bad = os.path.join(tmp, "tx_after_T.csv")
+    for cmd in ["predict", "fit"]:
+        r = run(cmd, "bgnbd", "--summary", bad, "-o", out)
+        check(f"failed {cmd} -o exit", r.returncode == 2, r.stderr)
+        with open(out) as f:
+            check(f"failed {cmd} -o keeps previous file", f.read() == "previous\n")
+    check("failed -o leaves no temp", not [n for n in os.listdir(tmp) if ".tmp-" in n], str(os.listdir(tmp)))
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         os.makedirs(os.path.join(tmp, "a"))
@@ -154,7 +469,15 @@ def main():
         test_simulate_summary(os.path.join(tmp, "a"))
         test_bad_input(os.path.join(tmp, "b"))
         test_options(tmp)
+    test_simulate_models()
     test_cdnow()
+    with tempfile.TemporaryDirectory() as tmp:
+        for d in ("fit", "cdnow", "bad"):
+            os.makedirs(os.path.join(tmp, d))
+        test_fit_predict_simulated(os.path.join(tmp, "fit"))
+        test_fit_cdnow(os.path.join(tmp, "cdnow"))
+        test_fit_bad_input(os.path.join(tmp, "bad"))
+    test_report()
     print(f"cli: {results['passed']} passed, {results['failed']} failed, {results['skipped']} skipped")
     return 1 if results["failed"] else 0
 

@@ -1,4 +1,5 @@
-/* cvm simulate: a transaction CSV drawn from known model parameters. */
+/* cvm simulate: a transaction CSV drawn from known model parameters. Times
+ * are in weeks; for BG/BB a week is one transaction opportunity. */
 #include "cli.h"
 
 #include <string.h>
@@ -20,11 +21,21 @@ static int write_row(void *ud, size_t customer, int64_t time, double amount)
     return 0;
 }
 
+/* Published estimates used when --model comes without --params: CDNOW in
+ * weeks (BG/NBD: FHL 2005; Pareto/NBD: FHL 2005; MBG/NBD: BTYDplus's CDNOW
+ * demo) and FHS 2010's donations per opportunity (BG/BB). */
+static const double default_params[4][4] = {
+    {0.243, 4.414, 0.793, 2.426},  /* bgnbd */
+    {0.553, 10.578, 0.606, 11.669}, /* pareto */
+    {0.525, 6.183, 0.891, 1.614},  /* mbgnbd */
+    {1.204, 0.750, 0.657, 2.783},  /* bgbb */
+};
+
 static int parse(int argc, char **argv, cvm_simulate_options *o, const char **out)
 {
     cli_args a;
     const char *arg;
-    int bad = 0;
+    int bad = 0, have_params = 0;
     cli_args_init(&a, argc, argv, 2);
     while (!bad && (arg = cli_args_next(&a)) != NULL) {
         unsigned long long u;
@@ -35,11 +46,18 @@ static int parse(int argc, char **argv, cvm_simulate_options *o, const char **ou
             bad = bad || cli_parse_u64(arg, a.value, &u);
             o->seed = u;
         } else if (cli_opt(&a, arg, "--model", &bad)) {
-            if (!bad && strcmp(a.value, "bgnbd") != 0) {
-                bad = cli_error("--model: '%s' is not a model this tool simulates (bgnbd)", a.value);
+            int32_t kind = CVM_MODEL_BGNBD;
+            if (!bad && cvm_model_from_name(a.value, &kind) != CVM_OK) {
+                bad = cli_error("--model: '%s' is not a model this tool simulates "
+                                "(bgnbd, pareto, mbgnbd, bgbb)",
+                                a.value);
+            }
+            if (!bad) {
+                o->model = kind;
             }
         } else if (cli_opt(&a, arg, "--params", &bad)) {
             bad = bad || cli_parse_doubles(arg, a.value, o->params, 4);
+            have_params = 1;
         } else if (cli_opt(&a, arg, "--spend", &bad)) {
             bad = bad || cli_parse_doubles(arg, a.value, o->spend_params, 3);
         } else if (cli_opt(&a, arg, "--start", &bad)) {
@@ -52,6 +70,9 @@ static int parse(int argc, char **argv, cvm_simulate_options *o, const char **ou
         } else {
             bad = cli_error("simulate: unknown argument '%s'", arg);
         }
+    }
+    if (!bad && !have_params && o->model >= 0 && o->model < 4) {
+        memcpy(o->params, default_params[o->model], sizeof o->params);
     }
     if (!bad && o->acquisition_seconds > o->duration_seconds) {
         o->acquisition_seconds = o->duration_seconds;
