@@ -28,7 +28,8 @@ cvm_status cvm_model_from_name(const char *name, int32_t *kind)
         return CVM_E_INVALID;
     }
     for (k = CVM_MODEL_BGNBD; k <= CVM_MODEL_BGBB; k++) {
-        if (strcmp(name, cvm_model_name(k)) == 0) {
+        const char *known = cvm_model_name(k);
+        if (known != NULL && strcmp(name, known) == 0) {
             *kind = k;
             return CVM_OK;
         }
