@@ -598,6 +598,61 @@ START_TEST(out_of_memory)
 }
 END_TEST
 
+/* Scoring keeps one entry per distinct (x, T) in a table that grows, and
+ * past its cap (2^17 pairs) computes further pairs per row: results are
+ * the same on every path, and every allocation may fail cleanly. */
+START_TEST(score_many_distinct_pairs)
+{
+    const size_t n = 140000;
+    double p[4] = { 0.243, 4.414, 0.793, 2.426 };
+    double *x = malloc(5 * n * sizeof *x), *t = x + n, *T = t + n, *e = T + n, *pa = e + n;
+    cvm_clv *m = model(CVM_MODEL_BGNBD);
+    size_t i, k;
+    ck_assert_int_eq(cvm_clv_set_params(m, p, 4), CVM_OK);
+    for (i = 0; i < n; i++) {
+        x[i] = (double)(i % 7);
+        T[i] = 10 + (double)i * 1e-4; /* every row a new (x, T) */
+        t[i] = x[i] > 0 ? T[i] / 2 : 0;
+    }
+    ck_assert_int_eq(cvm_clv_score(m, NULL, 13, NULL, x, t, T, NULL, n, pa, e, NULL, NULL, NULL, 0),
+                     CVM_OK);
+    for (i = 0; i < n; i += 997) {
+        double one, pone;
+        ck_assert_int_eq(cvm_clv_expected(m, 13, &x[i], &t[i], &T[i], 1, &one, NULL, 0), CVM_OK);
+        ck_assert_int_eq(cvm_clv_p_alive(m, &x[i], &t[i], &T[i], 1, &pone, NULL, 0), CVM_OK);
+        ck_assert_msg(e[i] == one && pa[i] == pone, "row %zu", i);
+    }
+    cvm_clv_free(m);
+    /* Out of memory while the table grows (the first 5000 rows grow it
+     * twice): CVM_E_NOMEM with a message, no leak. */
+    for (k = 1; k < 20; k++) {
+        tu_failing st = { 0, k, 0, 0 };
+        cvm_allocator a = tu_failing_allocator(&st);
+        cvm_clv_options o = CVM_CLV_OPTIONS_INIT;
+        char err[128];
+        cvm_status s;
+        o.allocator = &a;
+        m = NULL;
+        s = cvm_clv_new(&m, &o);
+        if (s == CVM_OK) {
+            s = cvm_clv_set_params(m, p, 4);
+        }
+        if (s == CVM_OK) {
+            s = cvm_clv_expected(m, 13, x, t, T, 5000, e, err, sizeof err);
+            ck_assert(s == CVM_OK || strstr(err, "out of memory") != NULL);
+        }
+        ck_assert_msg(s == CVM_OK || s == CVM_E_NOMEM, "fail at %zu: %d", k, s);
+        cvm_clv_free(m);
+        ck_assert_int_eq(st.live, 0);
+        if (s == CVM_OK) {
+            break;
+        }
+    }
+    ck_assert_uint_ge(k, 4); /* new, table, k table, growth x2 */
+    free(x);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("clv");
@@ -621,6 +676,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, penalizer_shrinks);
     tcase_add_test(tc, save_load_round_trip);
     tcase_add_test(tc, out_of_memory);
+    tcase_add_test(tc, score_many_distinct_pairs);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,15 +1,19 @@
 /* Scoring many customers at once: P(alive) per customer, and the parts that
  * depend only on (x, T) — expected purchases of a live customer, discounted
- * for CLV — once per distinct (x, T) through a small direct-mapped cache.
- * Real summaries have few distinct (x, T) (x is small, T takes one value per
- * acquisition day), so the special functions run a few thousand times for a
- * million customers. */
+ * for CLV — once per distinct (x, T), kept in a hash table. Real summaries
+ * have few distinct (x, T) (x is small, T takes one value per acquisition
+ * day), so the special functions run a few thousand times for a million
+ * customers. The table never evicts: a CLV costs a dozen hypergeometric
+ * series, so recomputing a pair that a collision pushed out would cost more
+ * than everything else. Past TABLE_MAX_BITS it stops growing and further
+ * pairs are computed per row. */
 #include "clv/clv_int.h"
 
 #include <math.h>
 #include <string.h>
 
-#define CACHE_BITS 14
+#define TABLE_MIN_BITS 12
+#define TABLE_MAX_BITS 18 /* 16 MiB of 64-byte slots */
 #define K_BITS 12
 
 typedef struct cache_slot {
@@ -17,6 +21,7 @@ typedef struct cache_slot {
     double alive; /* expected purchases over the horizon if alive at T */
     double disc;  /* discounted purchases over the CLV periods if alive at T */
     double g, h;  /* P(alive) split (cvm__model_ops.alive_gh) */
+    double pad[2]; /* one slot, one cache line */
 } cache_slot;
 
 typedef struct k_slot {
@@ -29,7 +34,9 @@ typedef struct scorer {
     cvm_value_options value;
     double horizon;
     int want_alive, want_disc, split;
-    cache_slot *cache;
+    cache_slot *cache; /* open addressing, linear probing; x = -1: empty */
+    void *cache_block; /* allocation holding `cache`, aligned to 64 bytes */
+    size_t bits, used;
     k_slot *kcache;
 } scorer;
 
@@ -41,10 +48,70 @@ static uint64_t key_bits(double v)
     return u;
 }
 
-static size_t slot_of(double x, double T)
+static uint64_t hash_of(double x, double T)
 {
-    uint64_t a = (key_bits(x) * 0x9E3779B97F4A7C15u) ^ (key_bits(T) * 0xC2B2AE3D27D4EB4Fu);
-    return (size_t)(a >> (64 - CACHE_BITS));
+    uint64_t a = (key_bits(x) * 0x9E3779B97F4A7C15u) ^ key_bits(T);
+    a ^= a >> 31;
+    a *= 0xC2B2AE3D27D4EB4Fu;
+    return a ^ (a >> 29);
+}
+
+static cvm_status table_alloc(scorer *s, size_t bits)
+{
+    size_t i, n = (size_t)1 << bits;
+    unsigned char *block = cvm__alloc(&s->m->alloc, n * sizeof(cache_slot) + 64);
+    cache_slot *slots;
+    if (block == NULL) {
+        return CVM_E_NOMEM;
+    }
+    slots = (cache_slot *)(void *)(block + (64 - (uintptr_t)block % 64) % 64);
+    for (i = 0; i < n; i++) {
+        slots[i].x = -1;
+    }
+    s->cache = slots;
+    s->cache_block = block;
+    s->bits = bits;
+    return CVM_OK;
+}
+
+static cache_slot *probe(cache_slot *slots, size_t bits, double x, double T)
+{
+    size_t mask = ((size_t)1 << bits) - 1, i = (size_t)(hash_of(x, T) >> (64 - bits));
+    while (slots[i].x != -1 && (slots[i].x != x || slots[i].T != T)) {
+        i = (i + 1) & mask;
+    }
+    return &slots[i];
+}
+
+/* Double the table; CVM_E_NOMEM leaves it as it was. */
+static cvm_status table_grow(scorer *s)
+{
+    cache_slot *old = s->cache;
+    void *old_block = s->cache_block;
+    size_t i, n = (size_t)1 << s->bits;
+    cvm_status st = table_alloc(s, s->bits + 1);
+    if (st != CVM_OK) {
+        return st;
+    }
+    for (i = 0; i < n; i++) {
+        if (old[i].x != -1) {
+            *probe(s->cache, s->bits, old[i].x, old[i].T) = old[i];
+        }
+    }
+    cvm__free(&s->m->alloc, old_block);
+    return CVM_OK;
+}
+
+static void fill(const scorer *s, cache_slot *c, double x, double T)
+{
+    const double *p = s->m->fit.params;
+    c->x = x;
+    c->T = T;
+    c->alive = s->want_alive ? s->m->ops->expected_alive(p, s->horizon, x, T) : 0;
+    c->disc = s->want_disc ? cvm__discounted_alive(s->m->ops, p, &s->value, x, T) : 0;
+    if (s->split) {
+        s->m->ops->alive_gh(p, x, T, &c->g, &c->h);
+    }
 }
 
 static double k_of(const scorer *s, double t_x)
@@ -57,20 +124,27 @@ static double k_of(const scorer *s, double t_x)
     return c->k;
 }
 
-static const cache_slot *lookup(const scorer *s, double x, double T)
+/* The pair's slot, filled on first sight; `spare` when the table is full
+ * at its cap. Keeps the load at most 1/2. */
+static cvm_status lookup(scorer *s, double x, double T, cache_slot *spare,
+                         const cache_slot **out)
 {
-    cache_slot *c = &s->cache[slot_of(x, T)];
-    if (c->x != x || c->T != T) {
-        const double *p = s->m->fit.params;
-        c->x = x;
-        c->T = T;
-        c->alive = s->want_alive ? s->m->ops->expected_alive(p, s->horizon, x, T) : 0;
-        c->disc = s->want_disc ? cvm__discounted_alive(s->m->ops, p, &s->value, x, T) : 0;
-        if (s->split) {
-            s->m->ops->alive_gh(p, x, T, &c->g, &c->h);
+    cache_slot *c = probe(s->cache, s->bits, x, T);
+    if (c->x == -1) {
+        if (2 * (s->used + 1) > (size_t)1 << s->bits) {
+            if (s->bits == TABLE_MAX_BITS) {
+                c = spare;
+            } else if (table_grow(s) != CVM_OK) {
+                return CVM_E_NOMEM;
+            } else {
+                c = probe(s->cache, s->bits, x, T);
+            }
         }
+        fill(s, c, x, T);
+        s->used += c != spare;
     }
-    return c;
+    *out = c;
+    return CVM_OK;
 }
 
 static cvm_status spend_value(const scorer *s, size_t i, double x, double monetary, double *v,
@@ -100,16 +174,24 @@ typedef struct outputs {
     double *p_alive, *expected, *value, *clv;
 } outputs;
 
-static cvm_status score_row(const scorer *s, size_t i, double x, double t_x, double T,
+static cvm_status score_row(scorer *s, size_t i, double x, double t_x, double T,
                             const double *monetary, const outputs *o, char *err, size_t errlen)
 {
     double pa, v = 0;
-    const cache_slot *c;
-    cvm_status st = cvm__check_row(s->m->ops, i, x, t_x, T, err, errlen);
+    cache_slot spare;
+    const cache_slot *c = NULL;
+    cvm_status st = cvm__row_ok_fast(s->m->ops, x, t_x, T)
+                        ? CVM_OK
+                        : cvm__check_row(s->m->ops, i, x, t_x, T, err, errlen);
+    if (st == CVM_OK && s->cache != NULL) {
+        st = lookup(s, x, T, &spare, &c);
+        if (st != CVM_OK) {
+            return cvm__errf(err, errlen, st, "scoring: out of memory");
+        }
+    }
     if (st != CVM_OK) {
         return st;
     }
-    c = s->cache ? lookup(s, x, T) : NULL;
     pa = s->split ? cvm__alive_odds(c->g, c->h, k_of(s, t_x))
                   : s->m->ops->p_alive(s->m->fit.params, x, t_x, T);
     st = finite_out(pa, i, "P(alive)", err, errlen);
@@ -164,30 +246,25 @@ static cvm_status setup(scorer *s, const cvm_clv *m, const cvm_spend *spend, dou
     return cvm__value_options(&s->value, vo, err, errlen);
 }
 
-/* The caches, when some output needs them; -1 keys mark empty slots (x,
+/* The tables, when some output needs them; -1 keys mark empty slots (x,
  * t_x >= 0 in every checked row). */
 static cvm_status cache_alloc(scorer *s)
 {
-    const cvm_allocator *a = &s->m->alloc;
     size_t i;
     if (!s->want_alive && !s->want_disc && !s->split) {
         return CVM_OK;
     }
-    s->cache = cvm__alloc(a, sizeof(cache_slot) << CACHE_BITS);
-    s->kcache = s->split ? cvm__alloc(a, sizeof(k_slot) << K_BITS) : NULL;
-    if (s->cache == NULL || (s->split && s->kcache == NULL)) {
-        cvm__free(a, s->cache);
-        cvm__free(a, s->kcache);
-        s->cache = NULL;
-        s->kcache = NULL;
+    if (table_alloc(s, TABLE_MIN_BITS) != CVM_OK) {
         return CVM_E_NOMEM;
     }
-    for (i = 0; i < (size_t)1 << CACHE_BITS; i++) {
-        s->cache[i].x = -1;
-        s->cache[i].T = -1;
-    }
-    for (i = 0; s->split && i < (size_t)1 << K_BITS; i++) {
-        s->kcache[i].t_x = -1;
+    if (s->split) {
+        s->kcache = cvm__alloc(&s->m->alloc, sizeof(k_slot) << K_BITS);
+        if (s->kcache == NULL) {
+            return CVM_E_NOMEM;
+        }
+        for (i = 0; i < (size_t)1 << K_BITS; i++) {
+            s->kcache[i].t_x = -1;
+        }
     }
     return CVM_OK;
 }
@@ -213,12 +290,12 @@ static cvm_status score(const cvm_clv *m, const cvm_spend *spend, double horizon
     }
     st = cache_alloc(&s);
     if (st != CVM_OK) {
-        return cvm__errf(err, errlen, st, "scoring: out of memory");
+        st = cvm__errf(err, errlen, st, "scoring: out of memory");
     }
     for (i = 0; i < n && st == CVM_OK; i++) {
         st = score_row(&s, i, x[i], t_x[i], T[i], monetary, o, err, errlen);
     }
-    cvm__free(&m->alloc, s.cache);
+    cvm__free(&m->alloc, s.cache_block);
     cvm__free(&m->alloc, s.kcache);
     return st;
 }
