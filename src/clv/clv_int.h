@@ -168,6 +168,19 @@ cvm_status cvm__value_options(cvm_value_options *o, const cvm_value_options *src
 double cvm__discounted_alive(const cvm__model_ops *ops, const double *p,
                              const cvm_value_options *o, double x, double T);
 
+/* ---- handles of the spend and retention models (fitcommon.c) ---------- */
+
+/* A zeroed handle of `size` bytes whose first member is its cvm_allocator,
+ * taken from `opts` (NULL: libc). CVM_E_ABI, CVM_E_INVALID, CVM_E_NOMEM. */
+cvm_status cvm__model_new(void **out, size_t size, const cvm_model_options *opts);
+/* Free such a handle (NULL is a no-op). */
+void cvm__model_free(void *h);
+/* The fit state saved in a snapshot of `kind` that must hold model `name`;
+ * messages name the file. */
+cvm_status cvm__model_load(cvm__fitstate *f, const cvm_model_options *opts, uint32_t kind,
+                           const char *name, size_t np, const char *path, char *errbuf,
+                           size_t errlen);
+
 /* Snapshot kinds (customers are 1). */
 #define CVM__SNAP_CLV 2u
 #define CVM__SNAP_SPEND 3u

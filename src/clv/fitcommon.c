@@ -272,3 +272,63 @@ cvm_status cvm__fit_load(cvm__fitstate *f, const cvm_allocator *a, uint32_t kind
     cvm__snap_close(r);
     return st;
 }
+
+/* The allocator named by model options. */
+static cvm_status model_allocator(cvm_allocator *a, const cvm_model_options *opts)
+{
+    cvm_model_options o = CVM_MODEL_OPTIONS_INIT;
+    cvm_status st = cvm__options_copy(&o, sizeof o, opts, sizeof o);
+    if (st != CVM_OK) {
+        return st;
+    }
+    return cvm__allocator_copy(a, o.allocator) == CVM_OK ? CVM_OK : CVM_E_INVALID;
+}
+
+cvm_status cvm__model_new(void **out, size_t size, const cvm_model_options *opts)
+{
+    cvm_allocator a;
+    void *h;
+    cvm_status st = model_allocator(&a, opts);
+    *out = NULL;
+    if (st != CVM_OK) {
+        return st;
+    }
+    h = cvm__calloc(&a, 1, size);
+    if (h == NULL) {
+        return CVM_E_NOMEM;
+    }
+    memcpy(h, &a, sizeof a);
+    *out = h;
+    return CVM_OK;
+}
+
+void cvm__model_free(void *h)
+{
+    if (h != NULL) {
+        cvm_allocator a;
+        memcpy(&a, h, sizeof a);
+        cvm__free(&a, h);
+    }
+}
+
+cvm_status cvm__model_load(cvm__fitstate *f, const cvm_model_options *opts, uint32_t kind,
+                           const char *name, size_t np, const char *path, char *errbuf,
+                           size_t errlen)
+{
+    char found[NAME_LEN], shown[64];
+    cvm_allocator a;
+    cvm_status st = model_allocator(&a, opts);
+    if (st != CVM_OK) {
+        return cvm__errf(errbuf, errlen, st, "load: bad model options");
+    }
+    st = cvm__fit_load(f, &a, kind, found, sizeof found, np, path, errbuf, errlen);
+    if (st == CVM_OK && strcmp(found, name) != 0) {
+        cvm__quote(shown, sizeof shown, found, strlen(found));
+        st = cvm__errf(errbuf, errlen, CVM_E_FORMAT, "%s: a \"%s\" model, not %s", path, shown,
+                       name);
+    }
+    if (st != CVM_OK && errbuf != NULL && errlen > 0 && errbuf[0] == '\0') {
+        cvm__errf(errbuf, errlen, st, "%s: %s", path ? path : "(null)", cvm_strerror(st));
+    }
+    return st;
+}

@@ -12,45 +12,21 @@
 #define TITLE "sBG"
 #define MAX_STARTS 8
 
-static cvm_status options_allocator(cvm_allocator *a, const cvm_model_options *opts)
-{
-    cvm_model_options o = CVM_MODEL_OPTIONS_INIT;
-    cvm_status st = cvm__options_copy(&o, sizeof o, opts, sizeof o);
-    if (st != CVM_OK) {
-        return st;
-    }
-    return cvm__allocator_copy(a, o.allocator) == CVM_OK ? CVM_OK : CVM_E_INVALID;
-}
-
-static cvm_status create(cvm_retention **out, const cvm_allocator *a)
-{
-    cvm_retention *r = cvm__calloc(a, 1, sizeof *r);
-    if (r == NULL) {
-        return CVM_E_NOMEM;
-    }
-    r->alloc = *a;
-    *out = r;
-    return CVM_OK;
-}
-
 cvm_status cvm_retention_new(cvm_retention **out, const cvm_model_options *opts)
 {
-    cvm_allocator a;
+    void *h = NULL;
     cvm_status st;
     if (out == NULL) {
         return CVM_E_INVALID;
     }
-    *out = NULL;
-    st = options_allocator(&a, opts);
-    return st == CVM_OK ? create(out, &a) : st;
+    st = cvm__model_new(&h, sizeof **out, opts);
+    *out = h;
+    return st;
 }
 
 void cvm_retention_free(cvm_retention *r)
 {
-    if (r != NULL) {
-        cvm_allocator a = r->alloc;
-        cvm__free(&a, r);
-    }
+    cvm__model_free(r);
 }
 
 const char *cvm_retention_errmsg(const cvm_retention *r)
@@ -310,9 +286,8 @@ cvm_status cvm_retention_save(cvm_retention *r, const char *path)
 cvm_status cvm_retention_load(cvm_retention **out, const char *path,
                               const cvm_model_options *opts, char *errbuf, size_t errlen)
 {
-    char name[32], shown[64];
     cvm__fitstate f;
-    cvm_allocator a;
+    void *h = NULL;
     cvm_status st;
     if (errbuf != NULL && errlen > 0) {
         errbuf[0] = '\0';
@@ -321,24 +296,14 @@ cvm_status cvm_retention_load(cvm_retention **out, const char *path,
         return cvm__errf(errbuf, errlen, CVM_E_INVALID, "load: out is NULL");
     }
     *out = NULL;
-    st = options_allocator(&a, opts);
-    if (st != CVM_OK) {
-        return cvm__errf(errbuf, errlen, st, "load: bad model options");
-    }
-    st = cvm__fit_load(&f, &a, CVM__SNAP_RETENTION, name, sizeof name, NP, path, errbuf,
-                       errlen);
-    if (st == CVM_OK && strcmp(name, SNAP_NAME) != 0) {
-        cvm__quote(shown, sizeof shown, name, strlen(name));
-        st = cvm__errf(errbuf, errlen, CVM_E_FORMAT, "%s: a \"%s\" model, not %s", path, shown,
-                       SNAP_NAME);
+    st = cvm__model_load(&f, opts, CVM__SNAP_RETENTION, SNAP_NAME, NP, path, errbuf, errlen);
+    if (st == CVM_OK) {
+        st = cvm__model_new(&h, sizeof **out, opts);
     }
     if (st == CVM_OK) {
-        st = create(out, &a);
-        if (st == CVM_OK) {
-            (*out)->fit = f;
-        }
-    }
-    if (st != CVM_OK && errbuf != NULL && errlen > 0 && errbuf[0] == '\0') {
+        *out = h;
+        (*out)->fit = f;
+    } else if (errbuf != NULL && errlen > 0 && errbuf[0] == '\0') {
         cvm__errf(errbuf, errlen, st, "%s: %s", path ? path : "(null)", cvm_strerror(st));
     }
     return st;
