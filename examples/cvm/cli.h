@@ -40,6 +40,22 @@ int cli_parse_u64(const char *opt, const char *s, unsigned long long *out);
 int cli_parse_doubles(const char *opt, const char *s, double *out, int n);
 int cli_parse_date(const char *opt, const char *s, int64_t *out);
 
+/* How a transaction CSV is read and summarised: the options `cvm summary`
+ * and `cvm report` share (--delimiter, --whitespace, --no-header, --id,
+ * --date, --amount, --date-format, --period, --unit-days, --calibration-end,
+ * --observation-end). */
+typedef struct cli_input {
+    cvm_csv_options csv;
+    cvm_customers_options model;
+    cvm_summary_options view;
+    int unit_given; /* --unit-days was given */
+} cli_input;
+
+void cli_input_init(cli_input *in);
+/* Whether `arg` is one of those options (its value consumed); a bad value is
+ * reported and *bad set. */
+int cli_input_opt(cli_args *a, const char *arg, cli_input *in, int *bad);
+
 /* An output that becomes visible only when complete: stdout, or a temporary
  * file beside the target renamed into place by cli_out_close(ok = 1). */
 typedef struct cli_out {

@@ -23,75 +23,11 @@
 typedef struct report_args {
     const char *file; /* NULL: simulated */
     const char *out;
-    cvm_csv_options csv;
-    cvm_customers_options model;
-    cvm_summary_options view;
+    cli_input in;
     unsigned long long top;
-    int unit_given;
 } report_args;
 
 /* ---- options (those of `cvm summary`, plus --top) ---- */
-
-static int set_column(const char *opt, const char *s, const char **name, int32_t *index)
-{
-    size_t n = strspn(s, "0123456789");
-    if (*s == '\0') {
-        return cli_error("%s: empty column", opt);
-    }
-    if (strcmp(opt, "--amount") == 0 && (strcmp(s, "none") == 0 || strcmp(s, "0") == 0)) {
-        *index = 0;
-        *name = NULL;
-    } else if (s[n] == '\0') {
-        long v = strtol(s, NULL, 10);
-        if (v < 1 || v > 1000000) {
-            return cli_error("%s: column index '%s' is not between 1 and 1000000", opt, s);
-        }
-        *index = (int32_t)v;
-        *name = NULL;
-    } else {
-        *name = s;
-    }
-    return 0;
-}
-
-static int set_format(const char *s, int32_t *fmt)
-{
-    static const char *const names[] = {"iso", "yyyymmdd", "unix"};
-    static const int32_t formats[] = {CVM_DATE_ISO, CVM_DATE_YYYYMMDD, CVM_DATE_UNIX};
-    int k;
-    for (k = 0; k < 3; k++) {
-        if (strcmp(s, names[k]) == 0) {
-            *fmt = formats[k];
-            return 0;
-        }
-    }
-    return cli_error("--date-format: '%s' is not iso, yyyymmdd or unix", s);
-}
-
-static int set_delimiter(const char *s, int32_t *d)
-{
-    if (strcmp(s, "\\t") == 0 || strcmp(s, "tab") == 0) {
-        *d = '\t';
-    } else if (strlen(s) == 1 && s[0] != '"') {
-        *d = (unsigned char)s[0];
-    } else {
-        return cli_error("--delimiter: '%s' is not one character", s);
-    }
-    return 0;
-}
-
-static int set_period(const char *s, cvm_customers_options *m)
-{
-    if (strcmp(s, "day") == 0) {
-        m->period_seconds = CVM_SECONDS_PER_DAY;
-    } else if (strcmp(s, "week") == 0) {
-        m->period_seconds = WEEK; /* Monday to Sunday, as `cvm summary` */
-        m->period_origin = 4 * CVM_SECONDS_PER_DAY;
-    } else {
-        return cli_error("--period: '%s' is not day or week", s);
-    }
-    return 0;
-}
 
 static int set_count(const char *opt, const char *s, unsigned long long lo,
                      unsigned long long hi, unsigned long long *out)
@@ -105,50 +41,6 @@ static int set_count(const char *opt, const char *s, unsigned long long lo,
     return 0;
 }
 
-/* The reading options; 1 if `arg` was one of them. */
-static int csv_opt(cli_args *a, const char *arg, report_args *r, int *bad)
-{
-    cvm_csv_options *c = &r->csv;
-    if (cli_opt(a, arg, "--delimiter", bad)) {
-        *bad = *bad || set_delimiter(a->value, &c->delimiter);
-    } else if (cli_flag(arg, "--whitespace")) {
-        c->whitespace = 1;
-    } else if (cli_flag(arg, "--no-header")) {
-        c->has_header = 0;
-    } else if (cli_opt(a, arg, "--id", bad)) {
-        *bad = *bad || set_column(arg, a->value, &c->id_column, &c->id_index);
-    } else if (cli_opt(a, arg, "--date", bad)) {
-        *bad = *bad || set_column(arg, a->value, &c->date_column, &c->date_index);
-    } else if (cli_opt(a, arg, "--amount", bad)) {
-        *bad = *bad || set_column(arg, a->value, &c->amount_column, &c->amount_index);
-    } else if (cli_opt(a, arg, "--date-format", bad)) {
-        *bad = *bad || set_format(a->value, &c->date_format);
-    } else {
-        return 0;
-    }
-    return 1;
-}
-
-/* The time options; 1 if `arg` was one of them. */
-static int time_opt(cli_args *a, const char *arg, report_args *r, int *bad)
-{
-    unsigned long long u = 0;
-    if (cli_opt(a, arg, "--period", bad)) {
-        *bad = *bad || set_period(a->value, &r->model);
-    } else if (cli_opt(a, arg, "--unit-days", bad)) {
-        *bad = *bad || set_count(arg, a->value, 1, 100000, &u);
-        r->view.unit_seconds = (int64_t)u * CVM_SECONDS_PER_DAY;
-        r->unit_given = 1;
-    } else if (cli_opt(a, arg, "--calibration-end", bad)) {
-        *bad = *bad || cli_parse_date(arg, a->value, &r->model.calibration_end);
-    } else if (cli_opt(a, arg, "--observation-end", bad)) {
-        *bad = *bad || cli_parse_date(arg, a->value, &r->view.observation_end);
-    } else {
-        return 0;
-    }
-    return 1;
-}
-
 static int parse(int argc, char **argv, report_args *r)
 {
     cli_args a;
@@ -156,7 +48,7 @@ static int parse(int argc, char **argv, report_args *r)
     int bad = 0;
     cli_args_init(&a, argc, argv, 2);
     while (!bad && (arg = cli_args_next(&a)) != NULL) {
-        if (csv_opt(&a, arg, r, &bad) || time_opt(&a, arg, r, &bad)) {
+        if (cli_input_opt(&a, arg, &r->in, &bad)) {
             continue;
         } else if (cli_opt(&a, arg, "--top", &bad)) {
             bad = bad || set_count(arg, a.value, 0, 1000000, &r->top);
@@ -175,26 +67,26 @@ static int parse(int argc, char **argv, report_args *r)
  * just before week 39 starts, so it holds exactly 39 weeks of days. */
 static void simulated_defaults(report_args *r, const cvm_simulate_options *sim)
 {
-    if (r->model.calibration_end == CVM_TIME_NONE) {
-        r->model.calibration_end = sim->start + SIM_CAL_WEEKS * WEEK - 1;
-        if (r->view.observation_end == CVM_TIME_NONE) {
-            r->view.observation_end = sim->start + SIM_OBS_WEEKS * WEEK - 1;
+    if (r->in.model.calibration_end == CVM_TIME_NONE) {
+        r->in.model.calibration_end = sim->start + SIM_CAL_WEEKS * WEEK - 1;
+        if (r->in.view.observation_end == CVM_TIME_NONE) {
+            r->in.view.observation_end = sim->start + SIM_OBS_WEEKS * WEEK - 1;
         }
     }
-    if (!r->unit_given) {
-        r->view.unit_seconds = WEEK;
+    if (!r->in.unit_given) {
+        r->in.view.unit_seconds = WEEK;
     }
 }
 
 static int check_split(const report_args *r)
 {
-    if (r->view.observation_end == CVM_TIME_NONE) {
+    if (r->in.view.observation_end == CVM_TIME_NONE) {
         return 0;
     }
-    if (r->model.calibration_end == CVM_TIME_NONE) {
+    if (r->in.model.calibration_end == CVM_TIME_NONE) {
         return cli_error("report: --observation-end needs --calibration-end");
     }
-    if (r->view.observation_end <= r->model.calibration_end) {
+    if (r->in.view.observation_end <= r->in.model.calibration_end) {
         return cli_error("report: the observation end must be after the calibration end");
     }
     return 0;
@@ -235,7 +127,7 @@ static int load_stdin(cvm_customers *c, const report_args *r)
         free(data);
         return CLI_FAIL;
     }
-    st = cvm_customers_load_csv_buffer(c, data, len, "<stdin>", &r->csv);
+    st = cvm_customers_load_csv_buffer(c, data, len, "<stdin>", &r->in.csv);
     free(data);
     if (st == CVM_OK) {
         return CLI_OK;
@@ -256,7 +148,7 @@ static int load(cvm_customers *c, const report_args *r, const cvm_simulate_optio
     } else if (strcmp(r->file, "-") == 0) {
         return load_stdin(c, r);
     } else {
-        st = cvm_customers_load_csv(c, r->file, &r->csv);
+        st = cvm_customers_load_csv(c, r->file, &r->in.csv);
     }
     if (st == CVM_OK) {
         return CLI_OK;
@@ -306,7 +198,7 @@ static int summarise(table *t, cvm_customers *c, const report_args *r)
     cvm_status st = CVM_OK;
     memset(t, 0, sizeof *t);
     t->n = cvm_customers_summary_rows(c);
-    t->holdout = r->view.observation_end != CVM_TIME_NONE;
+    t->holdout = r->in.view.observation_end != CVM_TIME_NONE;
     ncols = t->holdout ? CVM_COL_COUNT : CVM_COL_FREQUENCY_HOLDOUT;
     if (t->n == 0) {
         return cli_error("%s: no customer bought on or before the calibration end",
@@ -316,7 +208,7 @@ static int summarise(table *t, cvm_customers *c, const report_args *r)
     st = t->index ? cvm_customers_summary_index(c, t->index, t->n) : CVM_E_NOMEM;
     for (k = 0; k < ncols && st == CVM_OK; k++) {
         t->col[k] = malloc(t->n * sizeof *t->col[k]);
-        st = t->col[k] ? cvm_customers_summary(c, &r->view, k, t->col[k], t->n) : CVM_E_NOMEM;
+        st = t->col[k] ? cvm_customers_summary(c, &r->in.view, k, t->col[k], t->n) : CVM_E_NOMEM;
     }
     if (st != CVM_OK) {
         cli_error("report: %s", st == CVM_E_NOMEM ? "out of memory" : cvm_customers_errmsg(c));
@@ -463,19 +355,19 @@ static double max_T(const table *t)
  * so the largest T reaches back to it. */
 static int64_t axis_start(const report_args *r, double maxT)
 {
-    const cvm_customers_options *m = &r->model;
+    const cvm_customers_options *m = &r->in.model;
     int64_t ref = floor_div(m->calibration_end - m->period_origin, m->period_seconds);
-    ref -= (int64_t)llround(maxT * (double)r->view.unit_seconds / (double)m->period_seconds);
+    ref -= (int64_t)llround(maxT * (double)r->in.view.unit_seconds / (double)m->period_seconds);
     return m->period_origin + ref * m->period_seconds;
 }
 
 /* Time units from `start` to the end of the period holding `end`, rounded up. */
 static size_t units_to(const report_args *r, int64_t start, int64_t end)
 {
-    const cvm_customers_options *m = &r->model;
+    const cvm_customers_options *m = &r->in.model;
     int64_t stop = m->period_origin +
                    (floor_div(end - m->period_origin, m->period_seconds) + 1) * m->period_seconds;
-    return (size_t)((stop - start + r->view.unit_seconds - 1) / r->view.unit_seconds);
+    return (size_t)((stop - start + r->in.view.unit_seconds - 1) / r->in.view.unit_seconds);
 }
 
 /* Thirds of the calibration and of the holdout, without repeats. */
@@ -498,11 +390,11 @@ static int tracking(results *res, const table *t, const report_args *r, cvm_cust
 {
     double maxT = max_T(t);
     int64_t start = axis_start(r, maxT);
-    size_t cal = units_to(r, start, r->model.calibration_end);
-    size_t total = units_to(r, start, r->view.observation_end), i;
+    size_t cal = units_to(r, start, r->in.model.calibration_end);
+    size_t total = units_to(r, start, r->in.view.observation_end), i;
     double *curve = malloc(total * sizeof *curve), *birth = malloc(t->n * sizeof *birth);
     char err[256] = "";
-    cvm_status st = curve && birth ? cvm_customers_repeat_curve(c, start, r->view.unit_seconds,
+    cvm_status st = curve && birth ? cvm_customers_repeat_curve(c, start, r->in.view.unit_seconds,
                                                                 curve, total)
                                    : CVM_E_NOMEM;
     res->track_start = start;
@@ -534,7 +426,7 @@ static int analyse(results *res, const table *t, const report_args *r, cvm_custo
     int rc = fit_bgnbd(res, t, input_name(r));
     if (rc == CLI_OK) {
         fit_gamma_gamma(res, t);
-        rc = score(res, t, r->view.unit_seconds);
+        rc = score(res, t, r->in.view.unit_seconds);
     }
     if (rc == CLI_OK && t->holdout) {
         rc = holdout(res, t);
@@ -597,21 +489,21 @@ static void write_overview(FILE *f, const report_args *r, const cvm_simulate_opt
     if (cvm_customers_count(c) > t->n) {
         fprintf(f, "  %-20s %zu (first purchase %s %s)\n", "not modelled",
                 cvm_customers_count(c) - t->n,
-                r->model.calibration_end != CVM_TIME_NONE ? "on or after the calibration end's"
+                r->in.model.calibration_end != CVM_TIME_NONE ? "on or after the calibration end's"
                                                           : "on the last",
-                r->model.period_seconds == WEEK ? "week" : "day");
+                r->in.model.period_seconds == WEEK ? "week" : "day");
     }
-    if (r->model.calibration_end != CVM_TIME_NONE) {
-        write_date(f, "calibration end", r->model.calibration_end);
+    if (r->in.model.calibration_end != CVM_TIME_NONE) {
+        write_date(f, "calibration end", r->in.model.calibration_end);
     }
     if (t->holdout) {
-        write_date(f, "observation end", r->view.observation_end);
+        write_date(f, "observation end", r->in.view.observation_end);
     }
-    if (r->view.unit_seconds == WEEK || r->view.unit_seconds == CVM_SECONDS_PER_DAY) {
-        fprintf(f, "  %-20s %s\n", "time unit", unit_name(r->view.unit_seconds, 0));
+    if (r->in.view.unit_seconds == WEEK || r->in.view.unit_seconds == CVM_SECONDS_PER_DAY) {
+        fprintf(f, "  %-20s %s\n", "time unit", unit_name(r->in.view.unit_seconds, 0));
     } else {
         fprintf(f, "  %-20s %g days\n", "time unit",
-                (double)r->view.unit_seconds / (double)CVM_SECONDS_PER_DAY);
+                (double)r->in.view.unit_seconds / (double)CVM_SECONDS_PER_DAY);
     }
     fprintf(f, "  %-20s %.0f by %zu customers; %zu made none\n\n", "repeat purchases", repeats,
             repeaters, t->n - repeaters);
@@ -749,7 +641,7 @@ static void write_top(FILE *f, const report_args *r, const results *res, const t
 {
     size_t k, top = r->top < t->n ? (size_t)r->top : t->n;
     fprintf(f, "Top %zu customers by CLV (12 months of %.2f %s, 1%% discount a month)\n", top,
-            res->value.period_length, unit_name(r->view.unit_seconds, 1));
+            res->value.period_length, unit_name(r->in.view.unit_seconds, 1));
     fprintf(f, "  %4s  %-16s %6s %9s %13s %12s\n", "rank", "id", "x", "P(alive)",
             "E[purchases]", "CLV");
     for (k = 0; k < top; k++) {
@@ -804,7 +696,7 @@ static int write_report(const report_args *r, const cvm_simulate_options *sim, c
         write_overview(out.f, r, sim, c, t);
         write_models(out.f, res, sim, t);
         if (res->has_holdout) {
-            write_holdout(out.f, res, t, r->view.unit_seconds, cvm_customers_count(c) - t->n);
+            write_holdout(out.f, res, t, r->in.view.unit_seconds, cvm_customers_count(c) - t->n);
         }
         if (r->top > 0) {
             write_top(out.f, r, res, t, c, rank);
@@ -825,9 +717,7 @@ int cmd_report(int argc, char **argv)
     results res;
     int rc;
     memset(&r, 0, sizeof r);
-    cvm_csv_options_init(&r.csv, sizeof r.csv);
-    cvm_customers_options_init(&r.model, sizeof r.model);
-    cvm_summary_options_init(&r.view, sizeof r.view);
+    cli_input_init(&r.in);
     r.top = 10;
     sim.customers = SIM_CUSTOMERS;
     sim.seed = SIM_SEED;
@@ -840,7 +730,7 @@ int cmd_report(int argc, char **argv)
     if (check_split(&r)) {
         return CLI_BAD;
     }
-    if (cvm_customers_new(&c, &r.model) != CVM_OK) {
+    if (cvm_customers_new(&c, &r.in.model) != CVM_OK) {
         return cli_error("report: bad settings (period, origin or calibration end)");
     }
     memset(&t, 0, sizeof t);

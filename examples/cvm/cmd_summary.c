@@ -7,104 +7,13 @@
 typedef struct summary_args {
     const char *file;
     const char *out;
-    cvm_csv_options csv;
-    cvm_customers_options model;
-    cvm_summary_options view;
+    cli_input in;
 } summary_args;
-
-static int set_column(const char *opt, const char *s, const char **name, int32_t *index)
-{
-    size_t n = strspn(s, "0123456789");
-    if (*s == '\0') {
-        return cli_error("%s: empty column", opt);
-    }
-    if (strcmp(opt, "--amount") == 0 && (strcmp(s, "none") == 0 || strcmp(s, "0") == 0)) {
-        *index = 0; /* no amount column: every purchase is worth 0 */
-        *name = NULL;
-        return 0;
-    }
-    if (s[n] == '\0') {
-        long v = strtol(s, NULL, 10);
-        if (v < 1 || v > 1000000) {
-            return cli_error("%s: column index '%s' is not between 1 and 1000000", opt, s);
-        }
-        *index = (int32_t)v;
-        *name = NULL;
-    } else {
-        *name = s;
-    }
-    return 0;
-}
-
-static int set_format(const char *s, int32_t *fmt)
-{
-    if (strcmp(s, "iso") == 0) {
-        *fmt = CVM_DATE_ISO;
-    } else if (strcmp(s, "yyyymmdd") == 0) {
-        *fmt = CVM_DATE_YYYYMMDD;
-    } else if (strcmp(s, "unix") == 0) {
-        *fmt = CVM_DATE_UNIX;
-    } else {
-        return cli_error("--date-format: '%s' is not iso, yyyymmdd or unix", s);
-    }
-    return 0;
-}
-
-static int set_delimiter(const char *s, int32_t *d)
-{
-    if (strcmp(s, "\\t") == 0 || strcmp(s, "tab") == 0) {
-        *d = '\t';
-    } else if (strlen(s) == 1 && s[0] != '"') {
-        *d = (unsigned char)s[0];
-    } else {
-        return cli_error("--delimiter: '%s' is not one character", s);
-    }
-    return 0;
-}
-
-static int set_period(const char *s, int64_t *p, int64_t *origin)
-{
-    if (strcmp(s, "day") == 0) {
-        *p = CVM_SECONDS_PER_DAY;
-    } else if (strcmp(s, "week") == 0) {
-        /* Weeks run Monday to Sunday, as pandas' "W" (which lifetimes uses)
-         * counts them: 1970-01-05 was a Monday. */
-        *p = 7 * CVM_SECONDS_PER_DAY;
-        *origin = 4 * CVM_SECONDS_PER_DAY;
-    } else {
-        return cli_error("--period: '%s' is not day or week", s);
-    }
-    return 0;
-}
 
 static int parse_one(cli_args *a, const char *arg, summary_args *s, int *bad)
 {
-    unsigned long long u;
-    if (cli_opt(a, arg, "--delimiter", bad)) {
-        return *bad || set_delimiter(a->value, &s->csv.delimiter);
-    } else if (cli_flag(arg, "--whitespace")) {
-        s->csv.whitespace = 1;
-    } else if (cli_flag(arg, "--no-header")) {
-        s->csv.has_header = 0;
-    } else if (cli_opt(a, arg, "--id", bad)) {
-        return *bad || set_column(arg, a->value, &s->csv.id_column, &s->csv.id_index);
-    } else if (cli_opt(a, arg, "--date", bad)) {
-        return *bad || set_column(arg, a->value, &s->csv.date_column, &s->csv.date_index);
-    } else if (cli_opt(a, arg, "--amount", bad)) {
-        return *bad || set_column(arg, a->value, &s->csv.amount_column, &s->csv.amount_index);
-    } else if (cli_opt(a, arg, "--date-format", bad)) {
-        return *bad || set_format(a->value, &s->csv.date_format);
-    } else if (cli_opt(a, arg, "--period", bad)) {
-        return *bad || set_period(a->value, &s->model.period_seconds, &s->model.period_origin);
-    } else if (cli_opt(a, arg, "--unit-days", bad)) {
-        if (*bad || cli_parse_u64(arg, a->value, &u) || u < 1 || u > 100000) {
-            return *bad || cli_error("--unit-days: '%s' is not between 1 and 100000", a->value);
-        }
-        s->view.unit_seconds = (int64_t)u * CVM_SECONDS_PER_DAY;
-    } else if (cli_opt(a, arg, "--calibration-end", bad)) {
-        return *bad || cli_parse_date(arg, a->value, &s->model.calibration_end);
-    } else if (cli_opt(a, arg, "--observation-end", bad)) {
-        return *bad || cli_parse_date(arg, a->value, &s->view.observation_end);
+    if (cli_input_opt(a, arg, &s->in, bad)) {
+        return *bad;
     } else if (cli_opt(a, arg, "-o", bad)) {
         s->out = a->value;
     } else if (s->file == NULL && (arg[0] != '-' || arg[1] == '\0')) {
@@ -159,13 +68,13 @@ static cvm_status load(cvm_customers *c, const summary_args *s)
     char *data;
     cvm_status st;
     if (strcmp(s->file, "-") != 0) {
-        return cvm_customers_load_csv(c, s->file, &s->csv);
+        return cvm_customers_load_csv(c, s->file, &s->in.csv);
     }
     data = read_stdin(&n);
     if (data == NULL) {
         return CVM_E_IO;
     }
-    st = cvm_customers_load_csv_buffer(c, data, n, "<stdin>", &s->csv);
+    st = cvm_customers_load_csv_buffer(c, data, n, "<stdin>", &s->in.csv);
     free(data);
     return st;
 }
@@ -181,7 +90,7 @@ static int write_summary(cvm_customers *c, const summary_args *s, int holdout)
     int rc = CLI_FAIL;
     cvm_status st = cols && index ? cvm_customers_summary_index(c, index, rows) : CVM_E_NOMEM;
     for (k = 0; k < ncols && st == CVM_OK; k++) {
-        st = cvm_customers_summary(c, &s->view, (int32_t)k, cols + k * rows, rows);
+        st = cvm_customers_summary(c, &s->in.view, (int32_t)k, cols + k * rows, rows);
     }
     if (st != CVM_OK) {
         cli_error("%s: %s", s->file, cvm_customers_errmsg(c));
@@ -217,20 +126,18 @@ int cmd_summary(int argc, char **argv)
     cvm_status st;
     int holdout, rc;
     memset(&s, 0, sizeof s);
-    cvm_csv_options_init(&s.csv, sizeof s.csv);
-    cvm_customers_options_init(&s.model, sizeof s.model);
-    cvm_summary_options_init(&s.view, sizeof s.view);
+    cli_input_init(&s.in);
     if (parse(argc, argv, &s)) {
         return CLI_BAD;
     }
-    holdout = s.view.observation_end != CVM_TIME_NONE;
-    if (holdout && s.model.calibration_end == CVM_TIME_NONE) {
+    holdout = s.in.view.observation_end != CVM_TIME_NONE;
+    if (holdout && s.in.model.calibration_end == CVM_TIME_NONE) {
         return cli_error("summary: --observation-end needs --calibration-end");
     }
-    if (holdout && s.view.observation_end <= s.model.calibration_end) {
+    if (holdout && s.in.view.observation_end <= s.in.model.calibration_end) {
         return cli_error("summary: the observation end must be after the calibration end");
     }
-    st = cvm_customers_new(&c, &s.model);
+    st = cvm_customers_new(&c, &s.in.model);
     if (st != CVM_OK) {
         cli_error("summary: %s", cvm_strerror(st));
         return CLI_FAIL;
