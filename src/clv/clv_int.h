@@ -175,11 +175,12 @@ double cvm__discounted_alive(const cvm__model_ops *ops, const double *p,
 cvm_status cvm__model_new(void **out, size_t size, const cvm_model_options *opts);
 /* Free such a handle (NULL is a no-op). */
 void cvm__model_free(void *h);
-/* The fit state saved in a snapshot of `kind` that must hold model `name`;
- * messages name the file. */
-cvm_status cvm__model_load(cvm__fitstate *f, const cvm_model_options *opts, uint32_t kind,
-                           const char *name, size_t np, const char *path, char *errbuf,
-                           size_t errlen);
+/* A new handle (as cvm__model_new) whose cvm__fitstate, `fit_offset` bytes
+ * in, holds the fit saved in a snapshot of `kind` that must be model `name`.
+ * On failure *out is NULL and `errbuf` names the file and problem. */
+cvm_status cvm__model_load(void **out, size_t size, size_t fit_offset,
+                           const cvm_model_options *opts, uint32_t kind, const char *name,
+                           size_t np, const char *path, char *errbuf, size_t errlen);
 
 /* Snapshot kinds (customers are 1). */
 #define CVM__SNAP_CLV 2u

@@ -311,23 +311,42 @@ void cvm__model_free(void *h)
     }
 }
 
-cvm_status cvm__model_load(cvm__fitstate *f, const cvm_model_options *opts, uint32_t kind,
-                           const char *name, size_t np, const char *path, char *errbuf,
-                           size_t errlen)
+static cvm_status load_fit(cvm__fitstate *f, const cvm_allocator *a, uint32_t kind,
+                          const char *name, size_t np, const char *path, char *errbuf,
+                          size_t errlen)
 {
     char found[NAME_LEN], shown[64];
-    cvm_allocator a;
-    cvm_status st = model_allocator(&a, opts);
-    if (st != CVM_OK) {
-        return cvm__errf(errbuf, errlen, st, "load: bad model options");
-    }
-    st = cvm__fit_load(f, &a, kind, found, sizeof found, np, path, errbuf, errlen);
+    cvm_status st = cvm__fit_load(f, a, kind, found, sizeof found, np, path, errbuf, errlen);
     if (st == CVM_OK && strcmp(found, name) != 0) {
         cvm__quote(shown, sizeof shown, found, strlen(found));
         st = cvm__errf(errbuf, errlen, CVM_E_FORMAT, "%s: a \"%s\" model, not %s", path, shown,
                        name);
     }
-    if (st != CVM_OK && errbuf != NULL && errlen > 0 && errbuf[0] == '\0') {
+    return st;
+}
+
+cvm_status cvm__model_load(void **out, size_t size, size_t fit_offset,
+                           const cvm_model_options *opts, uint32_t kind, const char *name,
+                           size_t np, const char *path, char *errbuf, size_t errlen)
+{
+    cvm__fitstate f;
+    cvm_allocator a;
+    cvm_status st;
+    if (errbuf != NULL && errlen > 0) {
+        errbuf[0] = '\0';
+    }
+    *out = NULL;
+    st = model_allocator(&a, opts);
+    if (st != CVM_OK) {
+        return cvm__errf(errbuf, errlen, st, "load: bad model options");
+    }
+    st = load_fit(&f, &a, kind, name, np, path, errbuf, errlen);
+    if (st == CVM_OK) {
+        st = cvm__model_new(out, size, opts);
+    }
+    if (st == CVM_OK) {
+        memcpy((char *)*out + fit_offset, &f, sizeof f);
+    } else if (errbuf != NULL && errlen > 0 && errbuf[0] == '\0') {
         cvm__errf(errbuf, errlen, st, "%s: %s", path ? path : "(null)", cvm_strerror(st));
     }
     return st;

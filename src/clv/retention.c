@@ -5,6 +5,7 @@
 #include "clv/clv_int.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 #define NP 2 /* alpha, beta */
@@ -286,25 +287,13 @@ cvm_status cvm_retention_save(cvm_retention *r, const char *path)
 cvm_status cvm_retention_load(cvm_retention **out, const char *path,
                               const cvm_model_options *opts, char *errbuf, size_t errlen)
 {
-    cvm__fitstate f;
     void *h = NULL;
     cvm_status st;
-    if (errbuf != NULL && errlen > 0) {
-        errbuf[0] = '\0';
-    }
     if (out == NULL) {
         return cvm__errf(errbuf, errlen, CVM_E_INVALID, "load: out is NULL");
     }
-    *out = NULL;
-    st = cvm__model_load(&f, opts, CVM__SNAP_RETENTION, SNAP_NAME, NP, path, errbuf, errlen);
-    if (st == CVM_OK) {
-        st = cvm__model_new(&h, sizeof **out, opts);
-    }
-    if (st == CVM_OK) {
-        *out = h;
-        (*out)->fit = f;
-    } else if (errbuf != NULL && errlen > 0 && errbuf[0] == '\0') {
-        cvm__errf(errbuf, errlen, st, "%s: %s", path ? path : "(null)", cvm_strerror(st));
-    }
+    st = cvm__model_load(&h, sizeof **out, offsetof(cvm_retention, fit), opts, CVM__SNAP_RETENTION, SNAP_NAME, NP, path,
+                         errbuf, errlen);
+    *out = h;
     return st;
 }

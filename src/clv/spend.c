@@ -4,6 +4,7 @@
 #include "clv/clv_int.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -405,25 +406,13 @@ cvm_status cvm_spend_save(cvm_spend *s, const char *path)
 cvm_status cvm_spend_load(cvm_spend **out, const char *path, const cvm_model_options *opts,
                           char *errbuf, size_t errlen)
 {
-    cvm__fitstate f;
     void *h = NULL;
     cvm_status st;
-    if (errbuf != NULL && errlen > 0) {
-        errbuf[0] = '\0';
-    }
     if (out == NULL) {
         return cvm__errf(errbuf, errlen, CVM_E_INVALID, "load: out is NULL");
     }
-    *out = NULL;
-    st = cvm__model_load(&f, opts, CVM__SNAP_SPEND, SNAP_NAME, NP, path, errbuf, errlen);
-    if (st == CVM_OK) {
-        st = cvm__model_new(&h, sizeof **out, opts);
-    }
-    if (st == CVM_OK) {
-        *out = h;
-        (*out)->fit = f;
-    } else if (errbuf != NULL && errlen > 0 && errbuf[0] == '\0') {
-        cvm__errf(errbuf, errlen, st, "%s: %s", path ? path : "(null)", cvm_strerror(st));
-    }
+    st = cvm__model_load(&h, sizeof **out, offsetof(cvm_spend, fit), opts, CVM__SNAP_SPEND, SNAP_NAME, NP, path,
+                         errbuf, errlen);
+    *out = h;
     return st;
 }
