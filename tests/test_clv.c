@@ -4,6 +4,8 @@
  * test_pareto.c; here we check what the handle does with them. */
 #include "testutil.h"
 
+#include "clv/clv_int.h" /* cvm__fit_run, for the bound test */
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -653,6 +655,101 @@ START_TEST(score_many_distinct_pairs)
 }
 END_TEST
 
+START_TEST(limits_and_overflow)
+{
+    double p[4] = { 0.243, 4.414, 0.793, 2.426 };
+    double x[3] = { 1, 0, 1e300 }, t[3] = { 5, 0, 5 }, T[3] = { 10, 10, 10 }, w[3] = { 1e308, 1e308, 1e308 };
+    double big[2] = { 1e300, 1e300 }, dur[2] = { 39, 39 }, out[3], times[1] = { 100 }, birth[3] = { 0, 0, 0 };
+    double bx[2] = { 1, 1 }, bt[2] = { 1, 1 }, bT[2] = { 6, 200000 };
+    cvm_holdout_report r;
+    cvm_value_options vo = CVM_VALUE_OPTIONS_INIT;
+    char err[256];
+    cvm_clv *m = model(CVM_MODEL_BGNBD), *bb = model(CVM_MODEL_BGBB);
+    /* counts beyond 2^52 and opportunities beyond 1e5 are refused by name */
+    ck_assert_int_eq(cvm_clv_fit(m, x, t, T, NULL, 3, NULL), CVM_E_INVALID);
+    ck_assert_msg(strstr(cvm_clv_errmsg(m), "row 3") && strstr(cvm_clv_errmsg(m), "2^52"), "%s",
+                  cvm_clv_errmsg(m));
+    ck_assert_int_eq(cvm_clv_fit(bb, bx, bt, bT, NULL, 2, NULL), CVM_E_INVALID);
+    ck_assert_msg(strstr(cvm_clv_errmsg(bb), "row 2") && strstr(cvm_clv_errmsg(bb), "100000"), "%s",
+                  cvm_clv_errmsg(bb));
+    /* weights that sum to infinity: refused, and a fitted model stays fitted */
+    ck_assert_int_eq(cvm_clv_set_params(m, p, 4), CVM_OK);
+    ck_assert_int_eq(cvm_clv_fit(m, x, t, T, w, 2, NULL), CVM_E_INVALID);
+    ck_assert_msg(strstr(cvm_clv_errmsg(m), "infinity"), "%s", cvm_clv_errmsg(m));
+    ck_assert(info_of(m).fitted);
+    /* sums that overflow are reported, not returned as inf */
+    r.size = sizeof r;
+    ck_assert_int_eq(cvm_clv_holdout(m, x, t, T, dur, big, 2, NULL, &r, err, sizeof err), CVM_E_RANGE);
+    ck_assert_msg(strstr(err, "holdout"), "%s", err);
+    ck_assert_int_eq(cvm_clv_tracking(m, birth, w, 3, times, 1, out, err, sizeof err), CVM_E_RANGE);
+    ck_assert_msg(strstr(err, "tracking"), "%s", err);
+    /* a CLV's periods are bounded (each costs an expectation per (x, T)) */
+    vo.periods = 100001;
+    ck_assert_int_eq(cvm_clv_value(m, NULL, &vo, x, t, T, dur, 1, out, err, sizeof err), CVM_E_INVALID);
+    ck_assert_msg(strstr(err, "periods"), "%s", err);
+    cvm_clv_free(m);
+    cvm_clv_free(bb);
+}
+END_TEST
+
+/* P(alive) of a heavy buyer (x past the split's limit) keeps its precision:
+ * the reference is the log1p form in long double; score and p_alive agree. */
+START_TEST(p_alive_many_purchases)
+{
+    double p[4] = { 0.243, 4.414, 0.793, 2.426 };
+    double x[2] = { 1e7, 1e7 }, t[2] = { 38.9999, 30 }, T[2] = { 39, 39 }, pa[2], ps[2];
+    cvm_clv *m = model(CVM_MODEL_BGNBD);
+    int i;
+    ck_assert_int_eq(cvm_clv_set_params(m, p, 4), CVM_OK);
+    ck_assert_int_eq(cvm_clv_p_alive(m, x, t, T, 2, pa, NULL, 0), CVM_OK);
+    ck_assert_int_eq(cvm_clv_score(m, NULL, 1, NULL, x, t, T, NULL, 2, ps, NULL, NULL, NULL, NULL, 0),
+                     CVM_OK);
+    for (i = 0; i < 2; i++) {
+        long double D = logl(0.793L / (2.426L + 1e7L - 1)) +
+                        (0.243L + 1e7L) * log1pl((39.0L - t[i]) / (4.414L + t[i]));
+        double ref = (double)(1 / (1 + expl(D)));
+        /* 1e-9 relative: the exponent is near 10 and carries ~1e-15 error */
+        ck_assert_msg(fabs(pa[i] - ref) <= 1e-9 * fmax(ref, 1e-300) || (ref < 1e-300 && pa[i] < 1e-300),
+                      "row %d: %.17g vs %.17g", i, pa[i], ref);
+        ck_assert(pa[i] == ps[i]);
+    }
+    cvm_clv_free(m);
+}
+END_TEST
+
+/* A likelihood that keeps rising toward an infinite parameter, steeply
+ * enough in log-parameters that the optimiser reaches its box: the fit must
+ * say so rather than report the box edge as an estimate. */
+static double rising(void *ctx, const double *p, double *grad)
+{
+    (void)ctx;
+    if (grad) {
+        grad[0] = 1 / p[0];
+    }
+    return log(p[0]);
+}
+
+START_TEST(parameter_at_bound_is_not_converged)
+{
+    double start[1] = { 1 };
+    char err[256];
+    cvm__fitstate f;
+    cvm__mle_problem prob;
+    memset(&f, 0, sizeof f);
+    memset(&prob, 0, sizeof prob);
+    prob.np = 1;
+    prob.loglik = rising;
+    prob.weight = 1;
+    prob.starts = start;
+    prob.nstarts = 1;
+    prob.max_iterations = 500;
+    prob.tolerance = 1e-8;
+    ck_assert_int_eq(cvm__fit_run(&f, &prob, "toy", err, sizeof err), CVM_E_NOT_CONVERGED);
+    ck_assert_msg(strstr(err, "bound"), "%s", err);
+    ck_assert(!f.fitted);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("clv");
@@ -677,6 +774,9 @@ static Suite *make_suite(void)
     tcase_add_test(tc, save_load_round_trip);
     tcase_add_test(tc, out_of_memory);
     tcase_add_test(tc, score_many_distinct_pairs);
+    tcase_add_test(tc, limits_and_overflow);
+    tcase_add_test(tc, p_alive_many_purchases);
+    tcase_add_test(tc, parameter_at_bound_is_not_converged);
     suite_add_tcase(s, tc);
     return s;
 }

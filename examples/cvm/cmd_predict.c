@@ -197,7 +197,12 @@ static int score_and_write(const predict_args *p, const summary_data *d, const c
 {
     int with_value = d->v[SUM_M] != NULL;
     double *buf = calloc(d->n * (with_value ? 4 : 2), sizeof *buf);
-    double horizon = isnan(p->horizon) ? p->value.periods * p->value.period_length : p->horizon;
+    /* the default horizon is the CLV's; a discrete model counts whole
+     * opportunities, as cvm_clv_value does for each period */
+    double horizon = !isnan(p->horizon) ? p->horizon
+                     : cvm_clv_kind(m) == CVM_MODEL_BGBB
+                         ? floor(p->value.periods * p->value.period_length)
+                         : p->value.periods * p->value.period_length;
     char err[256] = "";
     scores s;
     cli_out out;

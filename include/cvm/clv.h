@@ -322,7 +322,7 @@ CVM_API cvm_status cvm_spend_load(cvm_spend **out, const char *path, const cvm_m
  * fitted in weeks, a monthly discount period is period_length = 4.348. */
 typedef struct cvm_value_options {
     size_t size;          /* sizeof(cvm_value_options) */
-    int32_t periods;      /* discounting periods in the horizon (default 12) */
+    int32_t periods;      /* discounting periods in the horizon, 1..100000 (default 12) */
     int32_t reserved;     /* must be 0 */
     double period_length; /* length of one period in model time units (default 1) */
     double discount_rate; /* per period (default 0.01) */
@@ -338,7 +338,7 @@ CVM_API cvm_status cvm_value_options_init(cvm_value_options *opts, size_t size);
  * CLV = margin * value * sum_{k=1..periods} (E[X(T, T + k L)] - E[X(T, T + (k-1) L)])
  * / (1 + discount_rate)^k, where L = period_length and value is the spend
  * model's E[M | x, monetary] (or `monetary` itself when `spend` is NULL).
- * Errors as for predictions, plus bad options (periods < 1, period_length
+ * Errors as for predictions, plus bad options (periods not in 1..100000, period_length
  * <= 0, discount_rate <= -1, margin not finite) and CVM_E_ABI. */
 CVM_API cvm_status cvm_clv_value(const cvm_clv *m, const cvm_spend *spend,
                                  const cvm_value_options *opts, const double *x,

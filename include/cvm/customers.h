@@ -182,7 +182,7 @@ CVM_API cvm_status cvm_customers_load(cvm_customers **out, const char *path,
  * literature: out[j] = number of purchase periods, other than each customer's
  * first, that start before start + (j + 1) * unit_seconds, for j = 0..n-1.
  * Compare with cvm_clv_tracking(). Errors: CVM_E_INVALID (NULL, unit_seconds
- * < 1), CVM_E_NOMEM. */
+ * < 1), CVM_E_RANGE (start beyond +-2^60 s), CVM_E_NOMEM. */
 CVM_API cvm_status cvm_customers_repeat_curve(cvm_customers *c, int64_t start,
                                               int64_t unit_seconds, double *out, size_t n);
 

@@ -133,6 +133,15 @@ cvm_status cvm__fit_save(const cvm__fitstate *f, const cvm_allocator *a, uint32_
 cvm_status cvm__fit_load(cvm__fitstate *f, const cvm_allocator *a, uint32_t kind, char *name,
                          size_t namelen, size_t np, const char *path, char *err, size_t errlen);
 
+/* Input limits, checked with the rows: counts above 2^52 are not whole
+ * numbers a double can step through, and a discrete model's sums run once
+ * per opportunity. */
+#define CVM__MAX_COUNT 4503599627370496.0 /* 2^52 */
+#define CVM__MAX_OPPORTUNITIES 100000.0
+/* Above this r + x, P(alive) of the BG/NBD family is computed from log1p of
+ * the time ratio rather than the cached split, whose two logs would cancel. */
+#define CVM__ALIVE_SPLIT_MAX 1e6
+
 /* ---- transaction model rows (fit.c) ------------------------------------ */
 
 /* Check one customer row (x, t_x, T) for `ops`; on failure the message names
@@ -146,7 +155,7 @@ cvm_status cvm__check_row(const cvm__model_ops *ops, size_t i, double x, double 
  * message. */
 static inline int cvm__row_ok_fast(const cvm__model_ops *ops, double x, double t_x, double T)
 {
-    return !ops->discrete && x >= 0 && x < 4503599627370496.0 && x == (double)(int64_t)x &&
+    return !ops->discrete && x >= 0 && x <= CVM__MAX_COUNT && x == (double)(int64_t)x &&
            t_x >= 0 && t_x <= T && T > 0 && T <= 1.7976931348623157e308 &&
            (x == 0) == (t_x == 0);
 }

@@ -17,6 +17,8 @@ cvm_status cvm__check_row(const cvm__model_ops *ops, size_t i, double x, double 
         why = "x is negative";
     } else if (x != floor(x)) {
         why = "x is not a whole number of purchases";
+    } else if (x > CVM__MAX_COUNT) {
+        why = "x is above 2^52";
     } else if (t_x < 0) {
         why = "t_x is negative";
     } else if (T <= 0) {
@@ -29,6 +31,8 @@ cvm_status cvm__check_row(const cvm__model_ops *ops, size_t i, double x, double 
         why = "x > 0 repeat purchases but t_x is 0";
     } else if (ops->discrete && (t_x != floor(t_x) || T != floor(T))) {
         why = "t_x and T must be whole numbers of opportunities";
+    } else if (ops->discrete && T > CVM__MAX_OPPORTUNITIES) {
+        why = "T is above 100000 opportunities";
     } else if (ops->discrete && x > t_x) {
         why = "x is larger than t_x (more transactions than opportunities)";
     }
@@ -66,11 +70,12 @@ static cvm_status patterns_init(patterns *p, const cvm_allocator *a, size_t n)
 {
     size_t slots = 16;
     memset(p, 0, sizeof *p);
+    /* slots are uint32_t indices + 1, and 2n of them must not overflow */
+    if (n >= UINT32_MAX || n > SIZE_MAX / (4 * sizeof(double))) {
+        return CVM_E_NOMEM;
+    }
     while (slots < 2 * n) {
         slots *= 2;
-    }
-    if (n > UINT32_MAX - 1 || n > SIZE_MAX / (4 * sizeof(double))) {
-        return CVM_E_NOMEM;
     }
     p->col = cvm__alloc(a, 4 * n * sizeof(double));
     p->slot = cvm__calloc(a, slots, sizeof(uint32_t));
@@ -260,9 +265,13 @@ cvm_status cvm_clv_fit(cvm_clv *m, const double *x, const double *t_x, const dou
     if (st == CVM_OK) {
         st = collect(m, &p, x, t_x, T, weights, n, &total, &repeats);
     } else {
-        cvm__errf(m->errmsg, sizeof m->errmsg, st, "fit: out of memory for %zu rows", n);
+        cvm__errf(m->errmsg, sizeof m->errmsg, st,
+                  "fit: out of memory for %zu rows (at most 2^32 - 2)", n);
     }
-    if (st == CVM_OK && total <= 0) {
+    if (st == CVM_OK && !isfinite(total)) {
+        st = cvm__errf(m->errmsg, sizeof m->errmsg, CVM_E_INVALID,
+                       "fit: the weights sum to infinity");
+    } else if (st == CVM_OK && total <= 0) {
         st = cvm__errf(m->errmsg, sizeof m->errmsg, CVM_E_INVALID, "fit: the weights sum to 0");
     } else if (st == CVM_OK && repeats <= 0) {
         st = cvm__errf(m->errmsg, sizeof m->errmsg, CVM_E_INVALID,

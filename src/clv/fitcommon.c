@@ -115,10 +115,22 @@ cvm_status cvm__fit_set(cvm__fitstate *f, size_t np, const double *params, size_
     return CVM_OK;
 }
 
+/* Whether a parameter sits on the box the optimiser searches (to a hair). */
+static int at_bound(const double *p, size_t np, size_t *j)
+{
+    for (*j = 0; *j < np; (*j)++) {
+        if (fabs(log(p[*j])) >= CVM__LOG_BOUND - 1e-6) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 cvm_status cvm__fit_run(cvm__fitstate *f, const cvm__mle_problem *prob, const char *what,
                         char *err, size_t errlen)
 {
     cvm__mle_result r;
+    size_t j;
     cvm_status st;
     memset(&r, 0, sizeof r);
     st = cvm__mle_fit(prob, &r);
@@ -130,6 +142,17 @@ cvm_status cvm__fit_run(cvm__fitstate *f, const cvm__mle_problem *prob, const ch
         f->has_stderr = 0;
         return cvm__errf(err, errlen, st, "%s fit did not converge: %s", what,
                          r.detail[0] ? r.detail : cvm_strerror(st));
+    }
+    if (at_bound(r.params, prob->np, &j)) {
+        /* the likelihood keeps rising toward 0 or infinity: the data do not
+         * identify this parameter, and the box edge is not an estimate */
+        f->fitted = 0;
+        f->converged = 0;
+        f->has_stderr = 0;
+        return cvm__errf(err, errlen, CVM_E_NOT_CONVERGED,
+                         "%s fit did not converge: parameter %zu ran to the optimiser's bound "
+                         "(%g); the data do not identify it",
+                         what, j + 1, r.params[j]);
     }
     memcpy(f->params, r.params, prob->np * sizeof *r.params);
     memcpy(f->stderrs, r.stderrs, prob->np * sizeof *r.stderrs);

@@ -395,12 +395,18 @@ double cvm__bgnbd_alive_k(const double *p, double t_x)
  * 4e-12 relative in the odds at x = 1e4. */
 double cvm__bgnbd_family_p_alive(const double *p, double x, double t_x, double T, int mbg)
 {
-    double g, h;
+    double g, h, D;
     if (!params_ok(p) || !count_ok(x)) {
         return NAN;
     }
     cvm__bgnbd_family_alive_gh(p, x, T, mbg, &g, &h);
-    return cvm__alive_odds(g, h, cvm__bgnbd_alive_k(p, t_x));
+    if (-h <= CVM__ALIVE_SPLIT_MAX || g == -INFINITY) {
+        return cvm__alive_odds(g, h, cvm__bgnbd_alive_k(p, t_x));
+    }
+    /* many purchases: the two logs of the split would cancel; the ratio's
+     * log1p keeps full precision when t_x is near T */
+    D = log(p[2] / (p[3] + x + (double)mbg - 1.0)) + (p[0] + x) * log1p((T - t_x) / (p[1] + t_x));
+    return D > 0.0 ? exp(-D) / (1.0 + exp(-D)) : 1.0 / (1.0 + exp(D));
 }
 
 /* ---- F(A, a, c, u) = E[(1 - (1+pu)^-A)/p], p ~ Beta(a, c) ---------------- */

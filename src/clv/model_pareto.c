@@ -628,7 +628,7 @@ static double pnbd_expected_alive(const double *p, double t, double x, double T)
         !(T > 0) || !isfinite(T)) {
         return NAN;
     }
-    return (m.r + x) * (m.be + T) / (m.al + T) * decay_integral(m.s, t / (m.be + T));
+    return (m.r + x) * ((m.be + T) / (m.al + T)) * decay_integral(m.s, t / (m.be + T));
 }
 
 static double pnbd_expected_new(const double *p, double t)

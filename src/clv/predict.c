@@ -29,9 +29,9 @@ static cvm_status check_horizon(const cvm_clv *m, const char *what, double t, ch
     if (!isfinite(t) || t < 0) {
         return cvm__errf(err, errlen, CVM_E_INVALID, "%s %g is not finite and >= 0", what, t);
     }
-    if (m->ops->discrete && t != floor(t)) {
+    if (m->ops->discrete && (t != floor(t) || t > CVM__MAX_OPPORTUNITIES)) {
         return cvm__errf(err, errlen, CVM_E_INVALID,
-                         "%s %g is not a whole number of opportunities", what, t);
+                         "%s %g is not a whole number of opportunities up to 100000", what, t);
     }
     return CVM_OK;
 }
@@ -57,6 +57,9 @@ cvm_status cvm_clv_loglik(const cvm_clv *m, const double *x, const double *t_x, 
             sum += out[i];
             st = result(out[i], i, "the log-likelihood", errbuf, errlen);
         }
+    }
+    if (st == CVM_OK && !isfinite(sum)) {
+        st = cvm__errf(errbuf, errlen, CVM_E_RANGE, "the total log-likelihood cannot be represented");
     }
     if (st == CVM_OK && total != NULL) {
         *total = sum;
@@ -105,7 +108,8 @@ cvm_status cvm_clv_prob_count(const cvm_clv *m, const double *t, const double *k
     }
     for (i = 0; i < n && st == CVM_OK; i++) {
         st = check_horizon(m, "time", t[i], errbuf, errlen);
-        if (st == CVM_OK && (!isfinite(k[i]) || k[i] < 0 || k[i] != floor(k[i]))) {
+        if (st == CVM_OK && (!isfinite(k[i]) || k[i] < 0 || k[i] != floor(k[i]) ||
+                             k[i] > CVM__MAX_COUNT)) {
             st = cvm__errf(errbuf, errlen, CVM_E_INVALID, "row %zu: k = %g is not a whole number >= 0",
                            i + 1, k[i]);
         }
@@ -189,6 +193,12 @@ cvm_status cvm_clv_holdout(const cvm_clv *m, const double *x, const double *t_x,
     if (st == CVM_OK) {
         memset(&r, 0, sizeof r);
         holdout_stats(&r, pred, actual, n);
+        if (!isfinite(r.predicted + r.actual + r.mae + r.rmse + r.bias)) {
+            st = cvm__errf(errbuf, errlen, CVM_E_RANGE,
+                           "holdout: the totals or errors cannot be represented");
+        }
+    }
+    if (st == CVM_OK) {
         r.size = report->size;
         memcpy(report, &r, sizeof r);
     }
@@ -243,6 +253,10 @@ static cvm_status tracking_sum(const cvm_clv *m, const birth_w *b, size_t nb,
                                  "tracking: E[X(%g)] cannot be represented", t);
             }
             sum += b[i].w * e;
+        }
+        if (!isfinite(sum)) {
+            return cvm__errf(errbuf, errlen, CVM_E_RANGE,
+                             "tracking: the sum at time %g cannot be represented", times[j]);
         }
         out[j] = sum;
     }

@@ -192,8 +192,9 @@ static cvm_status score_row(scorer *s, size_t i, double x, double t_x, double T,
     if (st != CVM_OK) {
         return st;
     }
-    pa = s->split ? cvm__alive_odds(c->g, c->h, k_of(s, t_x))
-                  : s->m->ops->p_alive(s->m->fit.params, x, t_x, T);
+    pa = s->split && -c->h <= CVM__ALIVE_SPLIT_MAX
+             ? cvm__alive_odds(c->g, c->h, k_of(s, t_x))
+             : s->m->ops->p_alive(s->m->fit.params, x, t_x, T);
     st = finite_out(pa, i, "P(alive)", err, errlen);
     if (st == CVM_OK && (o->value || o->clv)) {
         st = spend_value(s, i, x, monetary[i], &v, err, errlen);

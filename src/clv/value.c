@@ -6,6 +6,9 @@
 
 #include <math.h>
 
+/* Each period costs one expectation per distinct (x, T). */
+#define CVM__MAX_PERIODS 100000
+
 cvm_status cvm_value_options_init(cvm_value_options *opts, size_t size)
 {
     const cvm_value_options def = CVM_VALUE_OPTIONS_INIT;
@@ -21,9 +24,9 @@ cvm_status cvm__value_options(cvm_value_options *o, const cvm_value_options *src
         return cvm__errf(err, errlen, CVM_E_ABI,
                          "value options: unknown size or nonzero unknown fields");
     }
-    if (o->periods < 1 || o->reserved != 0) {
-        return cvm__errf(err, errlen, CVM_E_INVALID, "value options: periods %d is not >= 1",
-                         (int)o->periods);
+    if (o->periods < 1 || o->periods > CVM__MAX_PERIODS || o->reserved != 0) {
+        return cvm__errf(err, errlen, CVM_E_INVALID,
+                         "value options: periods %d is not between 1 and 100000", (int)o->periods);
     }
     if (!isfinite(o->period_length) || o->period_length <= 0) {
         return cvm__errf(err, errlen, CVM_E_INVALID, "value options: period_length %g is not > 0",
