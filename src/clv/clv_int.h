@@ -9,6 +9,7 @@
 #include "math/math_int.h"
 
 #include <math.h>
+#include <string.h>
 
 #define CVM__CLV_MAXP 4
 
@@ -158,6 +159,15 @@ static inline int cvm__row_ok_fast(const cvm__model_ops *ops, double x, double t
     return !ops->discrete && x >= 0 && x <= CVM__MAX_COUNT && x == (double)(int64_t)x &&
            t_x >= 0 && t_x <= T && T > 0 && T <= 1.7976931348623157e308 &&
            (x == 0) == (t_x == 0);
+}
+
+/* The bits of a double as a hash key; -0 and +0 are one key. */
+static inline uint64_t cvm__key_bits(double v)
+{
+    uint64_t u;
+    v += 0.0;
+    memcpy(&u, &v, sizeof u);
+    return u;
 }
 
 /* E[X(T, T + t) | x, t_x, T] = P(alive) * E[X(T, T + t) | alive]. */

@@ -50,19 +50,11 @@ typedef struct patterns {
     size_t n, cap, mask;
 } patterns;
 
-static uint64_t bits(double v)
-{
-    uint64_t u;
-    v += 0.0; /* -0 and +0 are one key */
-    memcpy(&u, &v, sizeof u);
-    return u;
-}
-
 static uint64_t hash3(double a, double b, double c)
 {
-    uint64_t h = bits(a) * 0x9E3779B97F4A7C15u;
-    h = (h ^ (h >> 29) ^ bits(b)) * 0xBF58476D1CE4E5B9u;
-    h = (h ^ (h >> 31) ^ bits(c)) * 0x94D049BB133111EBu;
+    uint64_t h = cvm__key_bits(a) * 0x9E3779B97F4A7C15u;
+    h = (h ^ (h >> 29) ^ cvm__key_bits(b)) * 0xBF58476D1CE4E5B9u;
+    h = (h ^ (h >> 31) ^ cvm__key_bits(c)) * 0x94D049BB133111EBu;
     return h ^ (h >> 32);
 }
 

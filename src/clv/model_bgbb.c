@@ -65,32 +65,6 @@ static int row_ok(double x, double t_x, double n)
     return whole(x) && whole(t_x) && whole(n) && x <= t_x && t_x <= n;
 }
 
-/* H(z, k) = psi(z+k) - psi(z) = sum_{j<k} 1/(z+j). */
-static double harm(double z, double k)
-{
-    if (k <= 64.0) {
-        double s = 0.0, j;
-        for (j = 0.0; j < k; j += 1.0) {
-            s += 1.0 / (z + j);
-        }
-        return s;
-    }
-    return cvm__digamma(z + k) - cvm__digamma(z);
-}
-
-/* H(b, k) - H(a+b, k) = sum_{j<k} a/((b+j)(a+b+j)). */
-static double harm2(double a, double b, double k)
-{
-    if (k <= 64.0) {
-        double s = 0.0, j;
-        for (j = 0.0; j < k; j += 1.0) {
-            s += a / ((b + j) * (a + b + j));
-        }
-        return s;
-    }
-    return harm(b, k) - harm(a + b, k);
-}
-
 /* log L of one row (integers checked by the caller) and, when g is not
  * NULL, its gradient added to g with weight w. Also *palive = P(alive at n)
  * when palive is not NULL. */
@@ -106,11 +80,11 @@ static double row_eval(const double *p, double x, double tx, double n, double *g
     double sa = 0.0, sb = 0.0, sg = 0.0, sd = 0.0;
     talive = cvm__lbeta(al + x, be + n - x) + cvm__lbeta(ga, de + n);
     if (g != NULL) {
-        hab = harm(ab, tx);
-        dab = harm2(al, be, tx - x);
-        hx = harm(ab + tx - x, x);
-        hgd1 = harm(gd, tx + 1.0);
-        dgd = harm2(ga, de, tx);
+        hab = cvm__digamma_diff(ab, tx);
+        dab = cvm__digamma_diff2(al, be, tx - x);
+        hx = cvm__digamma_diff(ab + tx - x, x);
+        hgd1 = cvm__digamma_diff(gd, tx + 1.0);
+        dgd = cvm__digamma_diff2(ga, de, tx);
     }
     for (k = tx; k < n; k += 1.0) {
         double bk = be + k - x, abk = ab + k - x;
@@ -145,7 +119,7 @@ static double row_eval(const double *p, double x, double tx, double n, double *g
         double c = S > 0.0 ? rest / S : 0.0;
         /* at k = n now: hab = H(ab, n), dab - hx = D(al, be, n-x) - H(ab+n-x, x),
          * dgd = D(ga, de, n), hgd1 - 1/(gd+n) = H(gd, n) */
-        g[0] += w * (harm(al, x) - pa * hab - c * sa);
+        g[0] += w * (cvm__digamma_diff(al, x) - pa * hab - c * sa);
         g[1] += w * (pa * (dab - hx) + c * sb);
         g[2] += w * (rest / ga - pa * (hgd1 - 1.0 / (gd + n)) - c * sg);
         g[3] += w * (pa * dgd + c * sd);
@@ -210,7 +184,7 @@ static double survival_sum(double gg, double d, double N)
         return s;
     }
     if (gg == 1.0) {
-        return d * harm(1.0 + d, N);
+        return d * cvm__digamma_diff(1.0 + d, N);
     }
     return d / (gg - 1.0)
            * -expm1(cvm__lpochhammer(1.0 + d, N) - cvm__lpochhammer(gg + d, N));

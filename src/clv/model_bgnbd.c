@@ -82,41 +82,13 @@ typedef struct xterm {
     double A, c, inv, gr, ga, gb;
 } xterm;
 
-/* psi(z + n) - psi(z) for n >= 0: the sum of 1/(z+i) for small integer n
- * (exact where the digamma difference would cancel), digammas otherwise. */
-static double dpsi(double z, double n)
-{
-    if (n <= 64.0 && n == floor(n)) {
-        double s = 0.0, i;
-        for (i = 0.0; i < n; i += 1.0) {
-            s += 1.0 / (z + i);
-        }
-        return s;
-    }
-    return cvm__digamma(z + n) - cvm__digamma(z);
-}
-
-/* [psi(b+n) - psi(b)] - [psi(a+b+n) - psi(a+b)] = sum a/((b+i)(a+b+i)), a
- * sum of positive terms, for small integer n. */
-static double dpsi2(double a, double b, double n)
-{
-    if (n <= 64.0 && n == floor(n)) {
-        double s = 0.0, i;
-        for (i = 0.0; i < n; i += 1.0) {
-            s += a / ((b + i) * (a + b + i));
-        }
-        return s;
-    }
-    return dpsi(b, n) - dpsi(a + b, n);
-}
-
 static void xterm_direct(const double *p, int mbg, double x, xterm *e)
 {
     double r = p[0], a = p[2], b = p[3], xs = x + (double)mbg;
     e->A = cvm__lpochhammer(r, x) + cvm__lpochhammer(b, xs) - cvm__lpochhammer(a + b, xs);
-    e->gr = dpsi(r, x);
-    e->ga = -dpsi(a + b, xs);
-    e->gb = dpsi2(a, b, xs);
+    e->gr = cvm__digamma_diff(r, x);
+    e->ga = -cvm__digamma_diff(a + b, xs);
+    e->gb = cvm__digamma_diff2(a, b, xs);
     if (xs > 0.0) {
         e->c = log(a) - log(b + xs - 1.0);
         e->inv = 1.0 / (b + xs - 1.0);

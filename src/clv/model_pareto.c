@@ -152,11 +152,6 @@ typedef struct jquad {
     double P, Q, A, ca0, ca1, cb0, cb1, wa, wb;
 } jquad;
 
-static double lae(double a, double b)
-{
-    return a > b ? a + log1p(exp(b - a)) : b + log1p(exp(a - b));
-}
-
 /* log((a1 + sigma) / (a1 + m)) for sigma = m e^xi, with w = m/(a1 + m),
  * c0 = log(1 - w), c1 = log w: relative accuracy near xi = 0, where P times
  * it must stay accurate for P up to 1e6 and more. */
@@ -167,7 +162,7 @@ static double lrel(double w, double c0, double c1, double xi)
         return xi + c1 + log1p(exp(c0 - c1 - xi));
     }
     y = w * expm1(xi);
-    return y > -0.5 ? log1p(y) : lae(c0, c1 + xi);
+    return y > -0.5 ? log1p(y) : cvm__logaddexp(c0, c1 + xi);
 }
 
 /* Sums over one level: nodes u = j h, j from -nl to nr stepping `step`
@@ -186,7 +181,7 @@ static void jquad_level(const jquad *q, double c, double h, long j0, long step, 
         if (xi > 1.0 && q->A < 1.0) {
             /* f = -A xi - P (la - xi) - Q (lb - xi): no large terms that
              * cancel when A is tiny and xi huge (P, Q < 2 here). */
-            const double la0 = lae(q->ca0 - xi, q->ca1), lb0 = lae(q->cb0 - xi, q->cb1);
+            const double la0 = cvm__logaddexp(q->ca0 - xi, q->ca1), lb0 = cvm__logaddexp(q->cb0 - xi, q->cb1);
             f = -q->A * xi - q->P * la0 - q->Q * lb0;
             la = la0 + xi;
             lb = lb0 + xi;
@@ -653,7 +648,7 @@ static double pcq_f(const pcq *c, double v)
     /* log tau, log(1 - tau/t) */
     const double ltau = c->lt - (v > 0 ? log1p(exp(-v)) : -v + log1p(exp(v)));
     const double l1 = -(v > 0 ? v + log1p(exp(-v)) : log1p(exp(v)));
-    return (c->k + 1.0) * ltau + l1 - c->p * lae(c->lal, ltau) - c->q * lae(c->lbe, ltau);
+    return (c->k + 1.0) * ltau + l1 - c->p * cvm__logaddexp(c->lal, ltau) - c->q * cvm__logaddexp(c->lbe, ltau);
 }
 
 static double pcq_integral(const pcq *c)

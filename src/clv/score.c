@@ -40,17 +40,9 @@ typedef struct scorer {
     k_slot *kcache;
 } scorer;
 
-static uint64_t key_bits(double v)
-{
-    uint64_t u;
-    v += 0.0; /* -0 and +0 share a slot */
-    memcpy(&u, &v, sizeof u);
-    return u;
-}
-
 static uint64_t hash_of(double x, double T)
 {
-    uint64_t a = (key_bits(x) * 0x9E3779B97F4A7C15u) ^ key_bits(T);
+    uint64_t a = (cvm__key_bits(x) * 0x9E3779B97F4A7C15u) ^ cvm__key_bits(T);
     a ^= a >> 31;
     a *= 0xC2B2AE3D27D4EB4Fu;
     return a ^ (a >> 29);
@@ -116,7 +108,7 @@ static void fill(const scorer *s, cache_slot *c, double x, double T)
 
 static double k_of(const scorer *s, double t_x)
 {
-    k_slot *c = &s->kcache[(key_bits(t_x) * 0x9E3779B97F4A7C15u) >> (64 - K_BITS)];
+    k_slot *c = &s->kcache[(cvm__key_bits(t_x) * 0x9E3779B97F4A7C15u) >> (64 - K_BITS)];
     if (c->t_x != t_x) {
         c->t_x = t_x;
         c->k = s->m->ops->alive_k(s->m->fit.params, t_x);

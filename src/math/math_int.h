@@ -29,6 +29,13 @@ double cvm__log1pexp(double x);
 /* log of the rising factorial (a)_k = Gamma(a + k) / Gamma(a), a > 0, k >= 0. */
 double cvm__lpochhammer(double a, double k);
 
+/* psi(z + n) - psi(z), n >= 0: for whole n <= 64 the sum of 1/(z+i), exact
+ * where the digamma difference would cancel; digammas otherwise. */
+double cvm__digamma_diff(double z, double n);
+/* [psi(b+n) - psi(b)] - [psi(a+b+n) - psi(a+b)]: for whole n <= 64 the
+ * positive sum of a/((b+i)(a+b+i)). */
+double cvm__digamma_diff2(double a, double b, double n);
+
 /* ---- Gauss hypergeometric 2F1 (hyp2f1.c) ------------------------------ */
 
 /* log 2F1(a, b; c; z) for a, b, c > 0 and 0 <= z < 1 by its power series,

@@ -266,3 +266,27 @@ double cvm__lpochhammer(double a, double k)
     }
     return -lgamma_ratio_big(k, a) - sum;
 }
+
+double cvm__digamma_diff(double z, double n)
+{
+    if (n <= 64.0 && n == floor(n)) {
+        double s = 0.0, i;
+        for (i = 0.0; i < n; i += 1.0) {
+            s += 1.0 / (z + i);
+        }
+        return s;
+    }
+    return cvm__digamma(z + n) - cvm__digamma(z);
+}
+
+double cvm__digamma_diff2(double a, double b, double n)
+{
+    if (n <= 64.0 && n == floor(n)) {
+        double s = 0.0, i;
+        for (i = 0.0; i < n; i += 1.0) {
+            s += a / ((b + i) * (a + b + i));
+        }
+        return s;
+    }
+    return cvm__digamma_diff(b, n) - cvm__digamma_diff(a + b, n);
+}
