@@ -268,7 +268,8 @@ START_TEST(bad_rows_named)
     expect_invalid(m, 1.5, 1, 10, "whole");
     expect_invalid(m, 2, 0, 10, "t_x is 0");
     expect_invalid(m, 0, 3, 10, "must be 0");
-    expect_invalid(m, 1, 1, 0, "T is not > 0");
+    expect_invalid(m, 1, 0, 0, "0 with repeat purchases");
+    expect_invalid(m, 0, 0, -1, "T is negative");
     expect_invalid(bb, 1, 2.5, 6, "whole");
     expect_invalid(bb, 4, 3, 6, "larger than t_x");
     ck_assert_int_eq(cvm_clv_fit(m, zero, zero, T, NULL, 0, NULL), CVM_E_INVALID);
@@ -750,6 +751,77 @@ START_TEST(parameter_at_bound_is_not_converged)
 }
 END_TEST
 
+/* Donations (BG/BB patterns with weights) plus `extra` zero rows. */
+static size_t load_donations(double *x, double *t, double *n, double *w, size_t cap)
+{
+    FILE *f = fopen(tu_data_path("donations.csv"), "r");
+    char line[128];
+    size_t k = 0;
+    ck_assert_ptr_nonnull(f);
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+    while (k < cap && fscanf(f, "%lf,%lf,%lf,%lf", &x[k], &t[k], &n[k], &w[k]) == 4) {
+        k++;
+    }
+    fclose(f);
+    ck_assert_uint_eq(k, 22);
+    return k;
+}
+
+static void fit_with_and_without(int32_t kind, double *x, double *t, double *T, double *w,
+                                 size_t n)
+{
+    cvm_clv *a = model(kind), *b = model(kind);
+    double pa[4], pb[4], alive, e, enew, one = 1, ll;
+    int j;
+    x[n] = x[n + 1] = t[n] = t[n + 1] = T[n] = T[n + 1] = 0;
+    if (w != NULL) {
+        w[n] = 30;
+        w[n + 1] = 0;
+    }
+    ck_assert_msg(cvm_clv_fit(a, x, t, T, w, n, NULL) == CVM_OK, "%s", cvm_clv_errmsg(a));
+    ck_assert_msg(cvm_clv_fit(b, x, t, T, w, n + 2, NULL) == CVM_OK, "%s", cvm_clv_errmsg(b));
+    params_of(a, pa, NULL);
+    params_of(b, pb, NULL);
+    for (j = 0; j < 4; j++) {
+        /* the same optimum; the stopping point moves within the tolerance */
+        ck_assert_msg(fabs(pa[j] - pb[j]) <= 1e-5 * pa[j], "kind %d param %d: %.9g vs %.9g", kind,
+                      j, pa[j], pb[j]);
+    }
+    ck_assert(fabs(info_of(a).loglik - info_of(b).loglik) < 1e-6);
+    ck_assert_int_eq(cvm_clv_loglik(b, &x[n], &t[n], &T[n], 1, &ll, NULL, NULL, 0), CVM_OK);
+    ck_assert_msg(fabs(ll) < 1e-12, "kind %d: log L = %g", kind, ll);
+    ck_assert_int_eq(cvm_clv_p_alive(b, &x[n], &t[n], &T[n], 1, &alive, NULL, 0), CVM_OK);
+    ck_assert_int_eq(cvm_clv_expected(b, 1, &x[n], &t[n], &T[n], 1, &e, NULL, 0), CVM_OK);
+    ck_assert_int_eq(cvm_clv_expected_new(b, &one, 1, &enew, NULL, 0), CVM_OK);
+    ck_assert(alive > 0 && alive <= 1 && e > 0);
+    if (kind != CVM_MODEL_BGBB) { /* BG/BB counts from the next opportunity */
+        ck_assert_msg(fabs(e - enew) <= 1e-12 * enew, "kind %d: %.15g vs %.15g", kind, e, enew);
+    }
+    cvm_clv_free(a);
+    cvm_clv_free(b);
+}
+
+/* A customer whose first purchase is at the calibration end has T = 0 and
+ * no information (likelihood 1): fits with and without such rows agree, and
+ * predictions for them are those of a new customer. */
+START_TEST(newcomers_with_T_zero)
+{
+    static double x[CDNOW_N + 2], t[CDNOW_N + 2], T[CDNOW_N + 2], w[CDNOW_N + 2];
+    cbs *d;
+    int32_t k;
+    TU_SKIP_IF_NO_DATA();
+    d = load_cbs();
+    for (k = CVM_MODEL_BGNBD; k <= CVM_MODEL_MBGNBD; k++) {
+        memcpy(x, d->x, sizeof d->x);
+        memcpy(t, d->t_x, sizeof d->t_x);
+        memcpy(T, d->T, sizeof d->T);
+        fit_with_and_without(k, x, t, T, NULL, CDNOW_N);
+    }
+    fit_with_and_without(CVM_MODEL_BGBB, x, t, T, w, load_donations(x, t, T, w, CDNOW_N));
+    free(d);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("clv");
@@ -777,6 +849,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, limits_and_overflow);
     tcase_add_test(tc, p_alive_many_purchases);
     tcase_add_test(tc, parameter_at_bound_is_not_converged);
+    tcase_add_test(tc, newcomers_with_T_zero);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -174,24 +174,6 @@ static void table_free(table *t)
     }
 }
 
-/* A customer whose first purchase falls in the calibration end's period has
- * T = 0: no time observed, nothing to fit or predict from (the models
- * reject such rows). Leave them out; the report counts them. */
-static void drop_newcomers(table *t, int ncols)
-{
-    size_t i, kept = 0;
-    int k;
-    for (i = 0; i < t->n; i++) {
-        if (t->col[CVM_COL_T][i] > 0) {
-            for (k = 0; k < ncols; k++) {
-                t->col[k][kept] = t->col[k][i];
-            }
-            t->index[kept++] = t->index[i];
-        }
-    }
-    t->n = kept;
-}
-
 static int summarise(table *t, cvm_customers *c, const report_args *r)
 {
     int k, ncols;
@@ -214,7 +196,6 @@ static int summarise(table *t, cvm_customers *c, const report_args *r)
         cli_error("report: %s", st == CVM_E_NOMEM ? "out of memory" : cvm_customers_errmsg(c));
         return st == CVM_E_NOMEM ? CLI_FAIL : CLI_BAD;
     }
-    drop_newcomers(t, ncols);
     return t->n > 0 ? CLI_OK
                     : cli_error("%s: every customer first bought in the calibration end's period",
                                 input_name(r));
@@ -487,11 +468,8 @@ static void write_overview(FILE *f, const report_args *r, const cvm_simulate_opt
             "transactions", cvm_customers_transactions(c));
     fprintf(f, "  %-20s %zu\n", "modelled", t->n);
     if (cvm_customers_count(c) > t->n) {
-        fprintf(f, "  %-20s %zu (first purchase %s %s)\n", "not modelled",
-                cvm_customers_count(c) - t->n,
-                r->in.model.calibration_end != CVM_TIME_NONE ? "on or after the calibration end's"
-                                                          : "on the last",
-                r->in.model.period_seconds == WEEK ? "week" : "day");
+        fprintf(f, "  %-20s %zu (first purchase after the calibration end)\n", "not modelled",
+                cvm_customers_count(c) - t->n);
     }
     if (r->in.model.calibration_end != CVM_TIME_NONE) {
         write_date(f, "calibration end", r->in.model.calibration_end);

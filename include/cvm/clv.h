@@ -164,12 +164,14 @@ CVM_API const char *cvm_clv_param_name(const cvm_clv *m, size_t i);
  * T = time from first purchase to the end of calibration, all in one time
  * unit (the summary's). For BG/BB the time unit is one opportunity: t_x is the
  * opportunity of the last transaction (0..T) and T the number of
- * opportunities; all three must be integers. `weights` (NULL: all 1) counts
+ * opportunities; all three must be integers. Rows with T = 0 (a first
+ * purchase at the end of calibration) carry no information and are accepted
+ * (they must have x = 0). `weights` (NULL: all 1) counts
  * how many customers each row stands for. Identical rows are merged, so the
  * cost is per distinct row. `opts` NULL: defaults.
  *
  * Errors: CVM_E_INVALID (NULL pointers, n = 0, a row with x < 0, t_x < 0,
- * t_x > T, T <= 0, NaN or infinite values, x > 0 with t_x = 0 (continuous
+ * t_x > T, T < 0, T = 0 with x > 0, NaN or infinite values, x > 0 with t_x = 0 (continuous
  * models), non-integer x, or for BG/BB non-integer t_x or T, a negative or
  * non-finite weight, zero total weight, no repeat purchase at all; the message
  * names the row), CVM_E_ABI, CVM_E_NOMEM, CVM_E_NOT_CONVERGED (no start

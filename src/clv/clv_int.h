@@ -157,7 +157,7 @@ cvm_status cvm__check_row(const cvm__model_ops *ops, size_t i, double x, double 
 static inline int cvm__row_ok_fast(const cvm__model_ops *ops, double x, double t_x, double T)
 {
     return !ops->discrete && x >= 0 && x <= CVM__MAX_COUNT && x == (double)(int64_t)x &&
-           t_x >= 0 && t_x <= T && T > 0 && T <= 1.7976931348623157e308 &&
+           t_x >= 0 && t_x <= T && T >= 0 && T <= 1.7976931348623157e308 &&
            (x == 0) == (t_x == 0);
 }
 

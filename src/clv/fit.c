@@ -21,8 +21,8 @@ cvm_status cvm__check_row(const cvm__model_ops *ops, size_t i, double x, double 
         why = "x is above 2^52";
     } else if (t_x < 0) {
         why = "t_x is negative";
-    } else if (T <= 0) {
-        why = "T is not > 0";
+    } else if (T < 0 || (T == 0 && x > 0)) {
+        why = "T is negative, or 0 with repeat purchases";
     } else if (t_x > T) {
         why = "t_x is after T";
     } else if (x == 0 && t_x != 0) {

@@ -353,7 +353,7 @@ static int pnbd_init(pnbd *m, const double *p)
 
 static int row_ok(double x, double t_x, double T)
 {
-    return x >= 0 && t_x >= 0 && t_x <= T && T > 0 && isfinite(x) && isfinite(T);
+    return x >= 0 && t_x >= 0 && t_x <= T && T >= 0 && isfinite(x) && isfinite(T);
 }
 
 /* K = J(p+1, s; T), the part of the likelihood alive at T. */
@@ -620,7 +620,7 @@ static double pnbd_expected_alive(const double *p, double t, double x, double T)
 {
     pnbd m;
     if (!pnbd_init(&m, p) || !(t >= 0) || !isfinite(t) || !(x >= 0) || !isfinite(x) ||
-        !(T > 0) || !isfinite(T)) {
+        !(T >= 0) || !isfinite(T)) {
         return NAN;
     }
     return (m.r + x) * ((m.be + T) / (m.al + T)) * decay_integral(m.s, t / (m.be + T));
