@@ -6,5 +6,6 @@
 #include "cvm/version.h"
 #include "cvm/customers.h"
 #include "cvm/clv.h"
+#include "cvm/segment.h"
 
 #endif
