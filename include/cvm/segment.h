@@ -211,17 +211,27 @@ CVM_API cvm_status cvm_kmeans_load(cvm_kmeans **out, const char *path,
 /* ==== Value tiers and lifecycle stages ==================================== */
 
 /* Value tiers by CLV rank: `top_shares` are cumulative shares of customers
- * from the top, ascending in (0, 1) (default 0.01, 0.10, 0.50: top 1%, next
- * 9%, next 40%, bottom 50%). Tier 0 is the most valuable; a customer is in
- * tier j when its CLV is at least the j-th cut value. The cut values
- * (ntiers - 1 = nshares doubles) go to `cuts` (may be NULL) and can tier
- * new customers with cvm_value_tier_assign(). Ties share a tier. */
+ * from the top, strictly ascending in (0, 1); NULL means the defaults 0.01,
+ * 0.10, 0.50 (top 1%, next 9%, next 40%, bottom 50%; 3 cuts), and then
+ * nshares must be 0. Cut j is the k-th largest CLV with k = ceil(share_j * n)
+ * (at least 1). Tier 0 is the most valuable; a customer's tier is the number
+ * of cuts above its CLV (tier j when its CLV is at least cut j and below the
+ * cuts before it). The cut values (ntiers - 1 = nshares doubles, descending)
+ * go to `cuts` (may be NULL) and tier new customers with
+ * cvm_value_tier_assign(); `tier` (n int32_t) may be NULL too. Ties share a
+ * tier, so tier sizes can differ from the shares: a tier takes every
+ * customer equal to its cut, and a later tier whose cut equals an earlier
+ * one is empty. No allocation (an in-place radix selection per cut).
+ * Errors: CVM_E_INVALID (NULL clv, n = 0, a NaN or infinite CLV (the message
+ * names the row), bad shares, NULL shares with nshares != 0). */
 CVM_API cvm_status cvm_value_tiers(const double *clv, size_t n, const double *top_shares,
                                    size_t nshares, double *cuts, int32_t *tier, char *errbuf,
                                    size_t errlen);
 
-/* Tier of each CLV against fitted `cuts` (descending, as cvm_value_tiers()
- * gives them). */
+/* Tier of each CLV against fitted `cuts` (finite, non-increasing, as
+ * cvm_value_tiers() gives them; ncuts 0 puts everyone in tier 0): the number
+ * of cuts above the CLV, so the fit's rows get the fit's tiers. Errors:
+ * CVM_E_INVALID (NULL, a bad cut, a NaN or infinite CLV naming the row). */
 CVM_API cvm_status cvm_value_tier_assign(const double *cuts, size_t ncuts, const double *clv,
                                          size_t n, int32_t *tier, char *errbuf, size_t errlen);
 
@@ -252,7 +262,14 @@ CVM_API cvm_status cvm_lifecycle_options_init(cvm_lifecycle_options *opts, size_
  * customer's expected time between purchases (may be NULL: t_x / x for
  * repeat buyers, the mean of those for the others). Rules in order: T <
  * new_age: new; since-last > lapsed_gaps * gap or P(alive) < lapsed_p_alive:
- * lapsed; the at-risk pair: at risk; otherwise active. */
+ * lapsed; the at-risk pair: at risk; otherwise active. since-last is T - t_x.
+ * With `gap` NULL and no repeat buyers at all, the gap rules are skipped and
+ * only the new and P(alive) rules apply. `opts` NULL: defaults. Rows are
+ * checked as for the CLV models (x a whole number >= 0, 0 <= t_x <= T, t_x 0
+ * exactly when x is 0, finite), P(alive) in [0, 1], gap finite and > 0; no
+ * stage is written unless all rows pass. Options: new_age >= 0, 0 <
+ * at_risk_gaps <= lapsed_gaps, 0 <= lapsed_p_alive <= at_risk_p_alive <= 1.
+ * Errors: CVM_E_INVALID (message names the row or option), CVM_E_ABI. */
 CVM_API cvm_status cvm_lifecycle(const cvm_lifecycle_options *opts, const double *x,
                                  const double *t_x, const double *T, const double *p_alive,
                                  const double *gap, size_t n, int32_t *stage, char *errbuf,
