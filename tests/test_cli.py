@@ -462,6 +462,365 @@ def test_fit_bad_input(tmp):
     check("failed -o leaves no temp", not [n for n in os.listdir(tmp) if ".tmp-" in n], str(os.listdir(tmp)))
 
 
+
+# ---- cvm segment ----
+
+# R rfm's documented map (vignette "rfm-customer-level-data", chunk "criteria"):
+# name, R, F, M closed ranges, the first matching rule wins, else "Others".
+RFM_PACKAGE_MAP = [
+    ("Champions", (4, 5), (4, 5), (4, 5)),
+    ("Loyal Customers", (2, 5), (3, 5), (3, 5)),
+    ("Potential Loyalist", (3, 5), (1, 3), (1, 3)),
+    ("New Customers", (4, 5), (1, 1), (1, 1)),
+    ("Promising", (3, 4), (1, 1), (1, 1)),
+    ("Need Attention", (2, 3), (2, 3), (2, 3)),
+    ("About To Sleep", (2, 3), (1, 2), (1, 2)),
+    ("At Risk", (1, 2), (2, 5), (2, 5)),
+    ("Can't Lose Them", (1, 1), (4, 5), (4, 5)),
+    ("Lost", (1, 2), (1, 2), (1, 2)),
+]
+RF_GRID_SEGMENTS = {"hibernating", "at risk", "can't lose", "about to sleep", "need attention",
+                    "loyal customers", "promising", "new customers", "potential loyalists", "champions"}
+PROFILE_COLS = ["segment", "count", "share_customers", "share_revenue", "mean_recency", "mean_frequency",
+                "mean_monetary"]
+CLV_PROFILE_COLS = ["mean_p_alive", "mean_clv", "share_clv"]
+
+
+def rfm_package_segment(r, f, m):
+    for name, (r0, r1), (f0, f1), (m0, m1) in RFM_PACKAGE_MAP:
+        if r0 <= r <= r1 and f0 <= f <= f1 and m0 <= m <= m1:
+            return name
+    return "Others"
+
+
+def read_summary(path):
+    with open(path) as f:
+        rows = list(csv.DictReader(f))
+    return {"id": [r["id"] for r in rows],
+            "since": [float(r["T"]) - float(r["recency"]) for r in rows],
+            "x": [float(r["frequency"]) for r in rows],
+            "m": [float(r["monetary_value"]) for r in rows],
+            "T": [float(r["T"]) for r in rows]}
+
+
+def csv_rows(name, r, cols):
+    check(name + " exit", r.returncode == 0 and r.stderr == "", r.stderr)
+    rows = list(csv.DictReader(io.StringIO(r.stdout)))
+    check(name + " columns", bool(rows) and list(rows[0]) == cols, r.stdout[:200])
+    return rows if rows and list(rows[0]) == cols else []
+
+
+def type7_breakpoints(values, k):
+    """R's quantile(type = 7) at 1/k .. (k-1)/k."""
+    v = sorted(values)
+    out = []
+    for j in range(1, k):
+        h = (len(v) - 1) * j / k
+        lo = int(h)
+        hi = min(lo + 1, len(v) - 1)
+        out.append(v[lo] + (h - lo) * (v[hi] - v[lo]))
+    return out
+
+
+def quantile_scores(values, k, reverse=False):
+    b = type7_breakpoints(values, k)
+    s = [1 + sum(x > q for q in b) for x in values]
+    return [k + 1 - x for x in s] if reverse else s
+
+
+def monotone(values, scores, reverse=False):
+    """Larger values never get lower scores (higher with reverse)."""
+    groups = {}
+    for v, s in zip(values, scores):
+        groups.setdefault(v, []).append(-s if reverse else s)
+    ordered = [groups[v] for v in sorted(groups)]
+    return all(max(a) <= min(b) for a, b in zip(ordered, ordered[1:]))
+
+
+def check_rfm(name, path, summ, *extra, bins=5, ties="quantile", grid=False):
+    r = run("segment", "rfm", "--summary", path, *extra)
+    rows = csv_rows(name, r, ["id", "segment", "r", "f", "m", "rfm_score"])
+    n = len(summ["id"])
+    check(name + " rows = customers", len(rows) == n, f"{len(rows)} != {n}")
+    if len(rows) != n:
+        return rows
+    check(name + " ids in order", [row["id"] for row in rows] == summ["id"])
+    R, F, M = ([int(row[c]) for row in rows] for c in "rfm")
+    check(name + " scores in 1..k", all(1 <= s <= bins for s in R + F + M))
+    check(name + " rfm_score", all(int(row["rfm_score"]) == 100 * a + 10 * b + c
+                                   for row, a, b, c in zip(rows, R, F, M)))
+    check(name + " recency monotone", monotone(summ["since"], R, reverse=True))
+    check(name + " frequency monotone", monotone(summ["x"], F))
+    check(name + " monetary monotone", monotone(summ["m"], M))
+    if ties == "quantile":
+        want = (quantile_scores(summ["since"], bins, reverse=True), quantile_scores(summ["x"], bins),
+                quantile_scores(summ["m"], bins))
+        for label, got, w in zip("RFM", (R, F, M), want):
+            bad = [i for i in range(n) if got[i] != w[i]]
+            check(f"{name} {label} = type-7 quantile bins", not bad,
+                  f"{len(bad)} rows differ, first row {bad[:1]}: {[got[i] for i in bad[:1]]} != "
+                  f"{[w[i] for i in bad[:1]]}")
+    else:
+        for label, got in zip("RFM", (R, F, M)):
+            sizes = [got.count(s) for s in range(1, bins + 1)]
+            check(f"{name} {label} equal-count bins", max(sizes) - min(sizes) <= 1, str(sizes))
+    if grid:
+        names = RF_GRID_SEGMENTS | {"Others"}
+        check(name + " grid names", all(row["segment"] in names for row in rows),
+              str({row["segment"] for row in rows} - names))
+    elif bins == 5:
+        bad = [row for row, a, b, c in zip(rows, R, F, M) if row["segment"] != rfm_package_segment(a, b, c)]
+        check(name + " segments from R rfm's map", not bad, str(bad[:3]))
+    else:
+        check(name + " segments are the score cells", all(row["segment"] == row["rfm_score"] for row in rows))
+    return rows
+
+
+def check_profile(name, r, labels, summ, clv=None):
+    """--profile against the per-customer labels it summarises."""
+    import math
+    cols = PROFILE_COLS + (CLV_PROFILE_COLS if clv else [])
+    prof = csv_rows(name, r, cols)
+    if not prof:
+        return prof
+    n = len(labels)
+    counts = {}
+    for s in labels:
+        counts[s] = counts.get(s, 0) + 1
+    check(name + " counts add up to n", sum(int(p["count"]) for p in prof) == n,
+          str([p["count"] for p in prof]))
+    check(name + " counts per segment", {p["segment"]: int(p["count"]) for p in prof} == counts,
+          f"{[(p['segment'], p['count']) for p in prof]} vs {counts}")
+    shares = ["share_customers", "share_revenue"] + (["share_clv"] if clv else [])
+    for c in shares:
+        total = sum(float(p[c]) for p in prof)
+        check(f"{name} {c} sums to 1", abs(total - 1) < 1e-9, str(total))
+    rev = sum(a * b for a, b in zip(summ["x"], summ["m"]))
+    for p in prof:
+        idx = [i for i, s in enumerate(labels) if s == p["segment"]]
+        if not idx:
+            continue
+        k = len(idx)
+        want = {"share_customers": k / n,
+                "share_revenue": sum(summ["x"][i] * summ["m"][i] for i in idx) / rev,
+                "mean_recency": sum(summ["since"][i] for i in idx) / k,
+                "mean_frequency": sum(summ["x"][i] for i in idx) / k,
+                "mean_monetary": sum(summ["m"][i] for i in idx) / k}
+        if clv:
+            want["mean_p_alive"] = sum(clv[0][i] for i in idx) / k
+            want["mean_clv"] = sum(clv[1][i] for i in idx) / k
+            want["share_clv"] = sum(clv[1][i] for i in idx) / sum(clv[1])
+        for c, w in want.items():
+            got = float(p[c])
+            check(f"{name} {p['segment']} {c}", math.isclose(got, w, rel_tol=1e-9, abs_tol=1e-12),
+                  f"{got} != {w}")
+    return prof
+
+
+def segment_checks(tmp, path, tag, full=True):
+    summ = read_summary(path)
+    n = len(summ["id"])
+    rows = check_rfm(f"rfm {tag}", path, summ)
+    labels = [row["segment"] for row in rows]
+    if rows:
+        check_profile(f"rfm profile {tag}", run("segment", "rfm", "--summary", path, "--profile"),
+                      labels, summ)
+    check_rfm(f"rfm rank {tag}", path, summ, "--ties", "rank", ties="rank")
+    check_rfm(f"rfm grid {tag}", path, summ, "--map", "grid", grid=True)
+    cells = check_rfm(f"rfm 3 bins {tag}", path, summ, "--bins", "3", bins=3)
+    if cells:
+        check_profile(f"rfm 3 bins profile {tag}", run("segment", "rfm", "--summary", path, "--bins", "3",
+                                                       "--profile"), [r["segment"] for r in cells], summ)
+    # --clv: P(alive) and CLV are predict's, the profile their means and shares.
+    c = run("segment", "rfm", "--summary", path, "--clv")
+    crow = csv_rows(f"rfm --clv {tag}", c, ["id", "segment", "r", "f", "m", "rfm_score", "p_alive", "clv"])
+    pred = list(csv.DictReader(io.StringIO(run("predict", "bgnbd", "--summary", path).stdout)))
+    check(f"rfm --clv {tag} = predict", len(crow) == n and len(pred) == n and all(
+        a["p_alive"] == b["p_alive"] and a["clv"] == b["clv"] for a, b in zip(crow, pred)))
+    check(f"rfm --clv {tag} same segments", [r["segment"] for r in crow] == labels)
+    if len(crow) == n:
+        clv = ([float(r["p_alive"]) for r in crow], [float(r["clv"]) for r in crow])
+        check_profile(f"rfm profile --clv {tag}",
+                      run("segment", "rfm", "--summary", path, "--profile", "--clv"), labels, summ, clv)
+    # k-means: labels 0..k-1, the features in original units, seeded.
+    feats = ["recency", "frequency", "monetary"]
+    a = run("segment", "kmeans", "--summary", path, "--k", "4", "--seed", "3")
+    krows = csv_rows(f"kmeans {tag}", a, ["id", "segment"] + feats)
+    check(f"kmeans {tag} rows", len(krows) == n, str(len(krows)))
+    klabels = [r["segment"] for r in krows]
+    check(f"kmeans {tag} labels in 0..k-1", klabels and set(klabels) <= {"0", "1", "2", "3"},
+          str(set(klabels)))
+    check(f"kmeans {tag} uses every cluster", set(klabels) == {"0", "1", "2", "3"}, str(set(klabels)))
+    check(f"kmeans {tag} features", len(krows) == n and all(
+        float(r["recency"]) == summ["since"][i] and float(r["frequency"]) == summ["x"][i]
+        and float(r["monetary"]) == summ["m"][i] for i, r in enumerate(krows)))
+    b = run("segment", "kmeans", "--summary", path, "--k", "4", "--seed", "3")
+    check(f"kmeans {tag} deterministic", a.stdout == b.stdout and a.returncode == 0)
+    if krows:
+        check_profile(f"kmeans profile {tag}",
+                      run("segment", "kmeans", "--summary", path, "--k", "4", "--seed", "3", "--profile"),
+                      klabels, summ)
+    if not full:
+        return
+    d = run("segment", "kmeans", "--summary", path)
+    drows = csv_rows(f"kmeans defaults {tag}", d, ["id", "segment"] + feats)
+    check(f"kmeans defaults {tag} k = 4", drows and {r["segment"] for r in drows} <= {"0", "1", "2", "3"})
+    k3 = run("segment", "kmeans", "--summary", path, "--k", "3", "--features", "frequency,monetary",
+             "--scale", "zscore", "--n-init", "2", "--seed", "11")
+    k3rows = csv_rows(f"kmeans k3 {tag}", k3, ["id", "segment", "frequency", "monetary"])
+    check(f"kmeans k3 {tag} labels", len(k3rows) == n and {r["segment"] for r in k3rows} <= {"0", "1", "2"})
+    t = run("segment", "kmeans", "--summary", path, "--k", "2", "--features", "tenure", "--scale", "none")
+    trows = csv_rows(f"kmeans tenure {tag}", t, ["id", "segment", "tenure"])
+    check(f"kmeans tenure {tag} is T", len(trows) == n and all(
+        float(r["tenure"]) == summ["T"][i] for i, r in enumerate(trows)))
+    # One feature, two clusters: the clusters split T at one threshold.
+    if len(trows) == n:
+        lo = {r["segment"]: [] for r in trows}
+        for r in trows:
+            lo[r["segment"]].append(float(r["tenure"]))
+        spans = sorted((min(v), max(v)) for v in lo.values())
+        check(f"kmeans tenure {tag} splits T", len(spans) == 2 and spans[0][1] < spans[1][0], str(spans))
+    o = os.path.join(tmp, f"seg_{tag}.csv")
+    r = run("segment", "rfm", "--summary", path, "-o", o)
+    with open(o) if os.path.exists(o) else io.StringIO("") as f:
+        written = f.read()
+    check(f"segment -o {tag}", r.returncode == 0 and r.stdout == "" and written ==
+          run("segment", "rfm", "--summary", path).stdout, r.stderr)
+    check(f"segment -o {tag} leaves no temp", not [x for x in os.listdir(tmp) if ".tmp-" in x])
+
+
+def test_segment_simulated(tmp):
+    segment_checks(tmp, simulated_summary(tmp), "simulated")
+
+
+def test_segment_cdnow(tmp):
+    path = cdnow_summary(tmp)
+    if path is None:
+        results["skipped"] += 1
+        return
+    segment_checks(tmp, path, "cdnow", full=False)
+
+
+def test_segment_bad_input(tmp):
+    good = write_file(tmp, "seg_good.csv", "id,frequency,recency,T,monetary_value\n1,2,10,20,5\n2,0,0,18,0\n"
+                                           "3,1,4,19,7.5\n4,3,15,16,12\n")
+    bad_input("segment no method", run("segment"), "METHOD")
+    bad_input("segment unknown method", run("segment", "frobnicate", "--summary", good), "frobnicate")
+    bad_input("segment no summary", run("segment", "rfm"), "--summary")
+    bad_input("segment unknown option", run("segment", "rfm", "--summary", good, "--frobnicate"),
+              "--frobnicate")
+    bad_input("segment rfm takes no --k", run("segment", "rfm", "--summary", good, "--k", "3"), "--k")
+    bad_input("segment kmeans takes no --bins", run("segment", "kmeans", "--summary", good, "--bins", "3"),
+              "--bins")
+    bad_input("segment k = 0", run("segment", "kmeans", "--summary", good, "--k", "0"), "--k", "'0'")
+    bad_input("segment k not a number", run("segment", "kmeans", "--summary", good, "--k", "x"), "--k")
+    bad_input("segment n-init 0", run("segment", "kmeans", "--summary", good, "--n-init", "0"), "--n-init")
+    bad_input("segment bins 1", run("segment", "rfm", "--summary", good, "--bins", "1"), "--bins")
+    bad_input("segment bins 10", run("segment", "rfm", "--summary", good, "--bins", "10"), "--bins")
+    bad_input("segment bad ties", run("segment", "rfm", "--summary", good, "--ties", "dense"), "dense")
+    bad_input("segment bad map", run("segment", "rfm", "--summary", good, "--map", "x"), "--map")
+    bad_input("segment map needs 5 bins", run("segment", "rfm", "--summary", good, "--map", "rfm", "--bins", "4"),
+              "--map", "--bins 5")
+    bad_input("segment bad scale", run("segment", "kmeans", "--summary", good, "--scale", "log"), "log")
+    bad_input("segment bad feature", run("segment", "kmeans", "--summary", good, "--features",
+                                         "recency,age"), "age")
+    bad_input("segment feature twice", run("segment", "kmeans", "--summary", good, "--features",
+                                           "frequency,frequency"), "twice")
+    bad_input("segment weights", run("segment", "rfm", "--summary", good, "--weights", "w"), "--weights")
+    bad_input("segment option without value", run("segment", "kmeans", "--summary", good, "--k"), "--k")
+    bad_input("segment missing file", run("segment", "rfm", "--summary", os.path.join(tmp, "nope.csv")),
+              "nope.csv")
+    p = write_file(tmp, "seg_nomoney.csv", "id,frequency,recency,T\n1,1,2,3\n")
+    bad_input("segment missing column", run("segment", "rfm", "--summary", p), "seg_nomoney.csv:1",
+              "'monetary_value'")
+    bad_input("segment kmeans profile needs monetary",
+              run("segment", "kmeans", "--summary", p, "--profile"), "'monetary_value'")
+    r = run("segment", "kmeans", "--summary", p, "--features", "recency,frequency", "--k", "1",
+            "--scale", "none")
+    check("segment kmeans without monetary", r.returncode == 0 and
+          r.stdout == "id,segment,recency,frequency\n1,0,1,1\n", r.stdout + r.stderr)
+    p = write_file(tmp, "seg_text.csv", "id,frequency,recency,T,monetary_value\r\n1,2,10,20,5\r\n"
+                                        "2,1,3,25,x2\r\n")
+    bad_input("segment non-numeric", run("segment", "rfm", "--summary", p), "seg_text.csv:3", "'x2'")
+    bad_input("segment kmeans non-numeric", run("segment", "kmeans", "--summary", p), "seg_text.csv:3")
+    p = write_file(tmp, "seg_after.csv", "id,frequency,recency,T,monetary_value\n1,2,10,20,5\n\n"
+                                         "2,2,30,25,4\n")
+    bad_input("segment recency after T", run("segment", "rfm", "--summary", p), "seg_after.csv:4", "after T")
+    p = write_file(tmp, "seg_neg.csv", "id,frequency,recency,T,monetary_value\n1,2,10,20,5\n2,1,3,25,-4\n")
+    bad_input("segment negative monetary", run("segment", "rfm", "--summary", p), "seg_neg.csv:3", "monetary")
+    bad_input("segment kmeans negative monetary", run("segment", "kmeans", "--summary", p, "--k", "2"),
+              "seg_neg.csv:3", "monetary")
+    p = write_file(tmp, "seg_head.csv", "id,frequency,recency,T,monetary_value\n")
+    bad_input("segment no rows", run("segment", "rfm", "--summary", p), "seg_head.csv")
+    bad_input("segment k above distinct rows", run("segment", "kmeans", "--summary", good, "--k", "9"),
+              "seg_good.csv")
+    p = write_file(tmp, "seg_norepeat.csv", "id,frequency,recency,T,monetary_value\n1,0,0,20,0\n2,0,0,18,0\n")
+    bad_input("segment --clv without repeat buyers", run("segment", "rfm", "--summary", p, "--clv"),
+              "seg_norepeat.csv")
+    # A failed run with -o leaves an existing output and no temporary file.
+    out = write_file(tmp, "seg_keep.csv", "previous\n")
+    for method in ["rfm", "kmeans"]:
+        r = run("segment", method, "--summary", os.path.join(tmp, "seg_after.csv"), "-o", out)
+        check(f"failed segment {method} -o exit", r.returncode == 2, r.stderr)
+        with open(out) as f:
+            check(f"failed segment {method} -o keeps previous file", f.read() == "previous\n")
+    check("failed segment -o leaves no temp", not [x for x in os.listdir(tmp) if ".tmp-" in x],
+          str(os.listdir(tmp)))
+
+
+def report_segments(name, text):
+    """The Segments section's tables: {segment: count}, {tier: count}, {stage: count}, modelled n."""
+    import re
+    n = re.search(r"^  modelled\s+(\d+)", text, re.M)
+    start = text.find("\nSegments (")
+    check(name + " has a Segments section", start >= 0 and n is not None, text[-3000:])
+    if start < 0 or n is None:
+        return None
+    lines = text[start:].splitlines()[2:]
+    segs, tiers, stages = {}, {}, {}
+    part = segs
+    for ln in lines:
+        if ln.startswith("  value tier"):
+            part = tiers
+            continue
+        if ln.startswith("  lifecycle stage"):
+            part = stages
+            continue
+        m = re.match(r"^  (\S.*?)\s+(\d+)\s+\d+\.\d%", ln)
+        if m:
+            part[m.group(1)] = int(m.group(2))
+    return segs, tiers, stages, int(n.group(1))
+
+
+def check_report_segments(name, text):
+    got = report_segments(name, text)
+    if got is None:
+        return
+    segs, tiers, stages, n = got
+    names = {s for s, *_ in RFM_PACKAGE_MAP} | {"Others"}
+    check(name + " segment names", segs and set(segs) <= names, str(segs))
+    check(name + " segments add up", sum(segs.values()) == n, f"{segs} vs {n}")
+    check(name + " tiers", list(tiers) == ["top 1%", "next 9%", "next 40%", "bottom 50%"], str(tiers))
+    check(name + " tiers add up", sum(tiers.values()) == n, f"{tiers} vs {n}")
+    check(name + " top 1% is about 1%", 0 < tiers.get("top 1%", 0) <= max(1, n // 100) + 5, str(tiers))
+    check(name + " stages", list(stages) == ["new", "active", "at risk", "lapsed"], str(stages))
+    check(name + " stages add up", sum(stages.values()) == n, f"{stages} vs {n}")
+
+
+def test_report_segments():
+    r = run("report")
+    check("report segments exit", r.returncode == 0, r.stderr)
+    check_report_segments("report", r.stdout)
+    sample = os.path.join(DATA, "CDNOW_sample.txt")
+    if not os.path.exists(sample):
+        results["skipped"] += 1
+        return
+    r = run("report", sample, "--whitespace", "--no-header", "--id", "2", "--date", "3", "--amount", "5",
+            "--date-format", "yyyymmdd", "--unit-days", "7", "--calibration-end", "1997-09-30")
+    check("report cdnow segments exit", r.returncode == 0, r.stderr)
+    check_report_segments("report cdnow", r.stdout)
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         os.makedirs(os.path.join(tmp, "a"))
@@ -478,6 +837,13 @@ def main():
         test_fit_cdnow(os.path.join(tmp, "cdnow"))
         test_fit_bad_input(os.path.join(tmp, "bad"))
     test_report()
+    with tempfile.TemporaryDirectory() as tmp:
+        for d in ("sim", "cdnow", "bad"):
+            os.makedirs(os.path.join(tmp, d))
+        test_segment_simulated(os.path.join(tmp, "sim"))
+        test_segment_cdnow(os.path.join(tmp, "cdnow"))
+        test_segment_bad_input(os.path.join(tmp, "bad"))
+    test_report_segments()
     print(f"cli: {results['passed']} passed, {results['failed']} failed, {results['skipped']} skipped")
     return 1 if results["failed"] else 0
 

@@ -79,5 +79,6 @@ int cmd_summary(int argc, char **argv);
 int cmd_fit(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_segment(int argc, char **argv);
 
 #endif

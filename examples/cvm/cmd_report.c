@@ -1,6 +1,7 @@
 /* cvm report: a plain-text customer value report on a transaction log —
  * the customers, the fitted BG/NBD and Gamma-Gamma models, holdout accuracy,
- * the most valuable customers and how concentrated value is. Without a file
+ * the most valuable customers, how concentrated value is, and the segments
+ * (RFM segments, value tiers, lifecycle stages). Without a file
  * it reports on data simulated in memory from CDNOW's published estimates,
  * so the README's first command works on a fresh machine. */
 #include "summary_io.h"
@@ -652,16 +653,211 @@ static void write_concentration(FILE *f, const ranked *rank, size_t n)
     }
 }
 
+/* ---- segments: RFM segments with their CLV, value tiers, lifecycle stages ---- */
+
+#define NTIERS 4
+#define NSTAGES 4
+
+typedef struct seg_report {
+    cvm_rfm *rfm;
+    size_t nseg;
+    cvm_segment_profile *profile;
+    double total_clv;
+    size_t tier_count[NTIERS];
+    double tier_lo[NTIERS], tier_hi[NTIERS], tier_clv[NTIERS];
+    size_t stage_count[NSTAGES];
+    double new_age; /* in time units */
+} seg_report;
+
+static void seg_report_free(seg_report *sg)
+{
+    cvm_rfm_free(sg->rfm);
+    free(sg->profile);
+}
+
+static int segments_failed(cvm_status st, const char *msg)
+{
+    if (st == CVM_E_NOMEM) {
+        cli_error("report: segments: out of memory");
+        return CLI_FAIL;
+    }
+    return cli_error("report: segments: %s", msg && msg[0] ? msg : cvm_strerror(st));
+}
+
+/* R rfm's segments of the default 5 x 5 x 5 scores, profiled with CLV. */
+static int rfm_segments(seg_report *sg, const table *t, const results *res, double *since,
+                        int32_t *score)
+{
+    const double *x = t->col[CVM_COL_FREQUENCY], *m = t->col[CVM_COL_MONETARY];
+    size_t n = t->n, j;
+    int32_t *label = score + 3 * n;
+    char err[256] = "";
+    cvm_status st = cvm_rfm_new(&sg->rfm, NULL);
+    if (st == CVM_OK) {
+        st = cvm_rfm_fit(sg->rfm, since, x, m, n);
+        snprintf(err, sizeof err, "%s", st != CVM_OK ? cvm_rfm_errmsg(sg->rfm) : "");
+    }
+    if (st == CVM_OK) {
+        st = cvm_rfm_fit_scores(sg->rfm, n, score, score + n, score + 2 * n);
+    }
+    if (st == CVM_OK) {
+        st = cvm_rfm_segment(sg->rfm, score, score + n, score + 2 * n, n, label, err, sizeof err);
+    }
+    if (st == CVM_OK) {
+        sg->nseg = cvm_rfm_segment_count(sg->rfm);
+        sg->profile = calloc(sg->nseg, sizeof *sg->profile);
+        st = sg->profile ? CVM_OK : CVM_E_NOMEM;
+    }
+    for (j = 0; st == CVM_OK && j < sg->nseg; j++) {
+        sg->profile[j].size = sizeof sg->profile[j];
+    }
+    if (st == CVM_OK) {
+        st = cvm_segment_profiles(label, n, sg->nseg, since, x, m, res->p_alive, res->clv,
+                                  sg->profile, err, sizeof err);
+    }
+    return st == CVM_OK ? CLI_OK : segments_failed(st, err);
+}
+
+/* Top 1%, next 9%, next 40%, bottom 50% of customers by CLV. */
+static int value_tiers(seg_report *sg, const table *t, const results *res, int32_t *tier)
+{
+    static const double shares[NTIERS - 1] = {0.01, 0.10, 0.50};
+    double cuts[NTIERS - 1];
+    char err[256] = "";
+    size_t i;
+    cvm_status st = cvm_value_tiers(res->clv, t->n, shares, NTIERS - 1, cuts, tier, err,
+                                    sizeof err);
+    if (st != CVM_OK) {
+        return segments_failed(st, err);
+    }
+    for (i = 0; i < t->n; i++) {
+        size_t k = (size_t)tier[i] < NTIERS ? (size_t)tier[i] : NTIERS - 1;
+        double v = res->clv[i];
+        if (sg->tier_count[k]++ == 0 || v < sg->tier_lo[k]) {
+            sg->tier_lo[k] = v;
+        }
+        if (sg->tier_count[k] == 1 || v > sg->tier_hi[k]) {
+            sg->tier_hi[k] = v;
+        }
+        sg->tier_clv[k] += v;
+        sg->total_clv += v;
+    }
+    return CLI_OK;
+}
+
+/* New within four weeks of the first purchase; the other thresholds are the
+ * library's (expected gaps since the last purchase, P(alive)). */
+static int lifecycle(seg_report *sg, const table *t, const results *res, int64_t unit_seconds,
+                     int32_t *stage)
+{
+    cvm_lifecycle_options lo = CVM_LIFECYCLE_OPTIONS_INIT;
+    char err[256] = "";
+    size_t i;
+    cvm_status st;
+    lo.new_age = sg->new_age = 4.0 * (double)WEEK / (double)unit_seconds;
+    st = cvm_lifecycle(&lo, t->col[CVM_COL_FREQUENCY], t->col[CVM_COL_RECENCY], t->col[CVM_COL_T],
+                       res->p_alive, NULL, t->n, stage, err, sizeof err);
+    if (st != CVM_OK) {
+        return segments_failed(st, err);
+    }
+    for (i = 0; i < t->n; i++) {
+        sg->stage_count[(size_t)stage[i] < NSTAGES ? (size_t)stage[i] : NSTAGES - 1]++;
+    }
+    return CLI_OK;
+}
+
+static int segments(seg_report *sg, const table *t, const results *res, int64_t unit_seconds)
+{
+    size_t n = t->n, i;
+    double *since = malloc(n * sizeof *since);
+    int32_t *work = malloc(4 * n * sizeof *work); /* r, f, m, label; then tiers, stages */
+    int rc = CLI_OK;
+    memset(sg, 0, sizeof *sg);
+    if (since == NULL || work == NULL) {
+        rc = segments_failed(CVM_E_NOMEM, NULL);
+    }
+    for (i = 0; rc == CLI_OK && i < n; i++) {
+        since[i] = t->col[CVM_COL_T][i] - t->col[CVM_COL_RECENCY][i];
+    }
+    if (rc == CLI_OK) {
+        rc = rfm_segments(sg, t, res, since, work);
+    }
+    if (rc == CLI_OK) {
+        rc = value_tiers(sg, t, res, work);
+    }
+    if (rc == CLI_OK) {
+        rc = lifecycle(sg, t, res, unit_seconds, work);
+    }
+    free(since);
+    free(work);
+    return rc;
+}
+
+static void write_share(FILE *f, double part, double total)
+{
+    if (total > 0) {
+        fprintf(f, " %12.1f%%\n", 100 * part / total);
+    } else {
+        fprintf(f, " %13s\n", "-");
+    }
+}
+
+static void write_segments(FILE *f, const seg_report *sg, size_t n, int64_t unit_seconds)
+{
+    static const char *const tier_name[NTIERS] = {"top 1%", "next 9%", "next 40%", "bottom 50%"};
+    static const char *const stage_name[NSTAGES] = {"new", "active", "at risk", "lapsed"};
+    size_t j;
+    fprintf(f, "\nSegments (RFM 1-5: %s since the last purchase, repeat purchases, mean spend)\n",
+            unit_name(unit_seconds, 1));
+    fprintf(f, "  %-22s %9s %7s %12s %13s\n", "segment", "customers", "share", "mean CLV",
+            "share of CLV");
+    for (j = 0; j < sg->nseg; j++) {
+        const cvm_segment_profile *p = &sg->profile[j];
+        const char *name = cvm_rfm_segment_name(sg->rfm, j);
+        if (p->count <= 0) {
+            continue;
+        }
+        fprintf(f, "  %-22.22s %9.0f %6.1f%% %12.2f", name ? name : "?", p->count,
+                100 * p->share_customers, p->mean_clv);
+        write_share(f, p->count * p->mean_clv, sg->total_clv);
+    }
+    fprintf(f, "  %-22s %9s %7s %25s %13s\n", "value tier", "customers", "share", "CLV range",
+            "share of CLV");
+    for (j = 0; j < NTIERS; j++) {
+        char range[64] = "";
+        if (sg->tier_count[j] > 0) {
+            snprintf(range, sizeof range, "%.2f - %.2f", sg->tier_lo[j], sg->tier_hi[j]);
+        }
+        fprintf(f, "  %-22s %9zu %6.1f%% %25s", tier_name[j], sg->tier_count[j],
+                100 * (double)sg->tier_count[j] / (double)n, range);
+        write_share(f, sg->tier_clv[j], sg->total_clv);
+    }
+    fprintf(f, "  %-22s %9s %7s\n", "lifecycle stage", "customers", "share");
+    for (j = 0; j < NSTAGES; j++) {
+        fprintf(f, "  %-22s %9zu %6.1f%%\n", stage_name[j], sg->stage_count[j],
+                100 * (double)sg->stage_count[j] / (double)n);
+    }
+    fprintf(f, "  (new: first purchase within %g %s; P(alive) from the BG/NBD fit)\n", sg->new_age,
+            unit_name(unit_seconds, 1));
+}
+
 static int write_report(const report_args *r, const cvm_simulate_options *sim, cvm_customers *c,
                         const table *t, const results *res)
 {
     ranked *rank = malloc(t->n * sizeof *rank);
+    seg_report sg;
     cli_out out;
     size_t i;
     int rc;
     if (rank == NULL) {
         cli_error("report: out of memory");
         return CLI_FAIL;
+    }
+    rc = segments(&sg, t, res, r->in.view.unit_seconds);
+    if (rc != CLI_OK) {
+        seg_report_free(&sg);
+        free(rank);
+        return rc;
     }
     for (i = 0; i < t->n; i++) {
         rank[i].clv = res->clv[i];
@@ -680,8 +876,10 @@ static int write_report(const report_args *r, const cvm_simulate_options *sim, c
             write_top(out.f, r, res, t, c, rank);
         }
         write_concentration(out.f, rank, t->n);
+        write_segments(out.f, &sg, t->n, r->in.view.unit_seconds);
         rc = cli_out_close(&out, 1);
     }
+    seg_report_free(&sg);
     free(rank);
     return rc;
 }

@@ -40,13 +40,44 @@ static int usage(FILE *f)
           "      periods (default 12) of length L (default 1) discounted at D per period\n"
           "      (default 0.01), times margin M (default 1). Without a monetary column\n"
           "      (or with --monetary none) expected_value and clv are left out. Ids come\n"
-          "      from the id column, else row numbers.\n"
-          "  report [FILE] [summary's reading and time options] [--top N] [-o FILE]\n"
+          "      from the id column, else row numbers.\n",
+          f);
+    /* In pieces: C11 compilers need not take string literals over 4095 bytes. */
+    fputs("  segment rfm --summary FILE [--bins K] [--ties quantile|rank] [--map rfm|grid]\n"
+          "           [--profile] [--clv] [--id COL] [fit's column options] [-o FILE]\n"
+          "      RFM scores 1..K (default 5) on recency = T - recency (the time since the\n"
+          "      last purchase; the most recent score K), frequency and monetary_value,\n"
+          "      by quantile breakpoints (ties share a score; R's rfm) or equal-count\n"
+          "      rank bins (pandas' qcut of ranks), and the named segment of each\n"
+          "      customer from R rfm's map (Champions ... Lost) or the recency-frequency\n"
+          "      grid (champions ... hibernating); \"Others\" when no rule matches. The\n"
+          "      maps are rules on scores 1..5: with another K each score cell (\"213\") is\n"
+          "      a segment.\n"
+          "      Writes id,segment,r,f,m,rfm_score (100R + 10F + M).\n"
+          "  segment kmeans --summary FILE [--k K] [--n-init N] [--seed S]\n"
+          "           [--scale none|zscore|log1p] [--features LIST] [--profile] [--clv]\n"
+          "           [--id COL] [fit's column options] [-o FILE]\n"
+          "      k-means++ clustering into K (default 4) segments 0..K-1 on LIST, a comma-\n"
+          "      separated subset of recency (T - recency), frequency, monetary, tenure\n"
+          "      (T) (default recency,frequency,monetary), scaled by z-scores of log1p\n"
+          "      (default), z-scores or not at all; the best of N (default 10) seeded\n"
+          "      restarts (default seed 0). Writes id,segment,<features>.\n"
+          "      Both: --profile writes, instead of one row per customer, one row per\n"
+          "      segment with customers: segment,count,share_customers,share_revenue,\n"
+          "      mean_recency,mean_frequency,mean_monetary (revenue = frequency *\n"
+          "      monetary_value). --clv fits BG/NBD and Gamma-Gamma on the summary and\n"
+          "      adds p_alive,clv per customer, or mean_p_alive,mean_clv,share_clv to the\n"
+          "      profile (CLV as predict's defaults: 12 periods of 1 time unit, 1% each).\n"
+          "      The column options are fit's, without --weights (a row is a customer).\n",
+          f);
+    fputs("  report [FILE] [summary's reading and time options] [--top N] [-o FILE]\n"
           "      a plain-text customer value report: BG/NBD and Gamma-Gamma fits, holdout\n"
           "      accuracy (with --observation-end), the top N (default 10) customers by\n"
           "      CLV over 12 months (1% a month) and value concentration. Without FILE:\n"
           "      5000 customers simulated in memory (seed 42), in weeks, with 39 weeks of\n"
-          "      calibration and 39 of holdout\n"
+          "      calibration and 39 of holdout. Ends with segments: RFM segments with their\n"
+          "      CLV, value tiers (top 1%, next 9%, next 40%, bottom 50% by CLV) and\n"
+          "      lifecycle stages (new, active, at risk, lapsed; P(alive) from BG/NBD)\n"
           "\n"
           "COL is a header name or a 1-based column index. FILE '-' is standard input.\n"
           "Exit status: 0 success, 2 bad input or usage (including a model fit that does\n"
@@ -78,6 +109,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "predict") == 0) {
         return cmd_predict(argc, argv);
+    }
+    if (strcmp(argv[1], "segment") == 0) {
+        return cmd_segment(argc, argv);
     }
     if (strcmp(argv[1], "report") == 0) {
         return cmd_report(argc, argv);
