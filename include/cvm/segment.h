@@ -12,21 +12,40 @@ extern "C" {
 
 /* ==== RFM (cvm_rfm) ====================================================== */
 
-/* How quantile breakpoints treat ties. */
+/* How quantile breakpoints treat ties. Recency is scored reversed (k + 1 -
+ * the score below: the most recent get k); a row's combined score, as R's
+ * rfm_score, is 100 R + 10 F + M, which callers compute (k <= 9 keeps it
+ * one digit per letter). */
 typedef enum cvm_rfm_ties {
     /* R's `rfm` package: breakpoints are the interior type-7 quantiles
-     * (k - 1 of them, at probabilities 1/k .. (k-1)/k); a value v scores
-     * 1 + the number of breakpoints b with v > b (half-open bins (b_{i-1}, b_i]),
-     * so equal values always share a score. */
+     * (k - 1 of them, at probabilities 1/k .. (k-1)/k: with h = (n-1) j / k,
+     * x[floor h] + frac(h) (x[floor h + 1] - x[floor h]) of the sorted
+     * column); a value v scores 1 + the number of breakpoints b with v > b
+     * (half-open bins (b_{i-1}, b_i]), so equal values always share a score.
+     * Many ties make breakpoints equal and leave scores unused: CDNOW's
+     * frequency, 0 for 60% of the customers, gives breakpoints 0, 0, 1, 2
+     * and no score 2; all-equal values all score 1 (recency k); n < k still
+     * interpolates (1, 2, 3 with k = 5 score 1, 3, 5). R does the same, but
+     * adds 1 to every quantile and bins [q + 1, q' + 1) (rfm's utils.R
+     * bins()); that is our v > q for whole-number values and whole-number
+     * quantiles (days, counts) and otherwise differs within 1 unit above a
+     * breakpoint, by an amount that depends on the unit. We keep v > q. */
     CVM_RFM_QUANTILE = 0,
-    /* pandas' qcut(rank(method="first")): values are ranked (ties by input
-     * order) and the ranks cut into k equal-count bins, so every score has
-     * n/k customers. New customers are scored against the fitted breakpoints
-     * (the values at the bin edges) as with CVM_RFM_QUANTILE. */
+    /* pandas' qcut(rank(method="first"), k): values are ranked (ties by
+     * input order, earlier rows first) and the ranks cut into k equal-count
+     * bins: the row at sorted position p (0-based) is in bin 1 + the number
+     * of j in 1..k-1 with k p > (n - 1) j (pandas' edges at rank
+     * 1 + (n - 1) j / k, computed exactly), so every score has n/k customers
+     * give or take one whatever the ties (n = 1 scores 1; pandas refuses).
+     * The breakpoints are the values at the bin edges (sorted positions
+     * floor((n - 1) j / k)); new customers are scored against them as with
+     * CVM_RFM_QUANTILE, so equal new values share a score. */
     CVM_RFM_RANK = 1
 } cvm_rfm_ties;
 
-/* Built-in segment maps (ordered rules on the R, F, M scores of 1..5). */
+/* Built-in segment maps (ordered rules on the R, F, M scores of 1..5). They
+ * are written for 5 bins: with any other `bins` a handle has no rules (just
+ * "Others") until cvm_rfm_set_rules(), and cvm_rfm_segment() refuses. */
 typedef enum cvm_rfm_map {
     CVM_RFM_MAP_RFM_PACKAGE = 0, /* R `rfm`'s documented map: Champions ... Lost */
     CVM_RFM_MAP_RF_GRID = 1      /* the recency-frequency grid: hibernating ... champions */
@@ -64,12 +83,16 @@ CVM_API const char *cvm_rfm_errmsg(const cvm_rfm *rfm);
 /* Fit the breakpoints to n customers: `recency` is the time since the last
  * purchase (smaller is better; from a summary, T - recency), `frequency` and
  * `monetary` as in the summary. Errors: CVM_E_INVALID (NULL, n = 0, NaN,
- * infinite or negative values; the message names the row), CVM_E_NOMEM. */
+ * infinite or negative values; the message names the row), CVM_E_NOMEM; a
+ * failed fit keeps the previous one. The handle keeps the fitted rows'
+ * scores (3 bytes a row) for cvm_rfm_fit_scores(). */
 CVM_API cvm_status cvm_rfm_fit(cvm_rfm *rfm, const double *recency, const double *frequency,
                                const double *monetary, size_t n);
 
 /* Scores 1..k of n customers against the fitted breakpoints (recency
- * reversed: the most recent get k). Any output may be NULL. With
+ * reversed: the most recent get k). Any output may be NULL, and then its
+ * input too (it is not read). Errors: CVM_E_INVALID (not fitted, NaN,
+ * infinite or negative values: the message names the row). With
  * CVM_RFM_RANK, rows given to cvm_rfm_fit() get their rank-based scores only
  * from cvm_rfm_fit_scores(). Read-only on `rfm`. */
 CVM_API cvm_status cvm_rfm_score(const cvm_rfm *rfm, const double *recency, const double *frequency,
@@ -77,7 +100,9 @@ CVM_API cvm_status cvm_rfm_score(const cvm_rfm *rfm, const double *recency, cons
                                  int32_t *m, char *errbuf, size_t errlen);
 
 /* The scores of the rows of the last fit, by the fit's tie rule (for
- * CVM_RFM_RANK the equal-count bins). n must equal the fit's n. */
+ * CVM_RFM_RANK the equal-count bins). n must equal the fit's n; any output
+ * may be NULL. CVM_E_INVALID after cvm_rfm_load(): snapshots do not keep
+ * the fitted rows. */
 CVM_API cvm_status cvm_rfm_fit_scores(const cvm_rfm *rfm, size_t n, int32_t *r, int32_t *f,
                                       int32_t *m);
 
@@ -85,8 +110,9 @@ CVM_API cvm_status cvm_rfm_fit_scores(const cvm_rfm *rfm, size_t n, int32_t *r, 
  * (monetary), ascending, into `out` (k - 1 doubles). */
 CVM_API cvm_status cvm_rfm_breakpoints(const cvm_rfm *rfm, int32_t column, double *out, size_t n);
 
-/* Replace the segment rules with a copy of `rules` (n >= 1, names 1..63
- * bytes, ranges within 1..k). Errors: CVM_E_INVALID (message names the rule). */
+/* Replace the segment rules with a copy of `rules` (n from 1 to 4096, names
+ * 1..63 bytes, ranges min <= max within 1..k). Errors: CVM_E_INVALID
+ * (message names the rule; the rules stay), CVM_E_NOMEM. */
 CVM_API cvm_status cvm_rfm_set_rules(cvm_rfm *rfm, const cvm_rfm_rule *rules, size_t n);
 
 /* Number of segments: the rules plus "Others" (the last index). */
@@ -96,12 +122,18 @@ CVM_API size_t cvm_rfm_segment_count(const cvm_rfm *rfm);
  * Borrowed until the rules change. */
 CVM_API const char *cvm_rfm_segment_name(const cvm_rfm *rfm, size_t index);
 
-/* Segment index of each (r, f, m) score triple (first matching rule). */
+/* Segment index of each (r, f, m) score triple (first matching rule).
+ * Errors: CVM_E_INVALID (a score outside 1..k: the message names the row;
+ * no rules: a built-in map with bins != 5). */
 CVM_API cvm_status cvm_rfm_segment(const cvm_rfm *rfm, const int32_t *r, const int32_t *f,
                                    const int32_t *m, size_t n, int32_t *segment, char *errbuf,
                                    size_t errlen);
 
-/* Save the options, breakpoints and rules; load them back. As cvm_clv_save(). */
+/* Save the options, breakpoints and rules (custom ones by value, a built-in
+ * map by its number) of a fitted handle; load them back. As cvm_clv_save():
+ * bins, ties and map come from the file and only the allocator from `opts`;
+ * a file of another kind or with inconsistent contents (breakpoints not
+ * finite, >= 0 and ascending, rules outside 1..k, ...) is CVM_E_FORMAT. */
 CVM_API cvm_status cvm_rfm_save(cvm_rfm *rfm, const char *path);
 CVM_API cvm_status cvm_rfm_load(cvm_rfm **out, const char *path, const cvm_rfm_options *opts,
                                 char *errbuf, size_t errlen);
@@ -124,8 +156,13 @@ typedef struct cvm_segment_profile {
 
 /* Profile `nsegments` segments from per-customer labels 0..nsegments-1 and
  * the RFM columns; `p_alive` and `clv` (from a fitted CLV model) may be NULL.
- * Errors: CVM_E_INVALID (NULL, a label out of range, NaN; message names the
- * row), CVM_E_ABI (a profile's size). */
+ * Shares are of n customers, of the total revenue and of the total CLV (0
+ * when that total is 0); means are over the segment's customers (0 for an
+ * empty segment). The array's stride is out[0].size; every element must
+ * carry the same size. Errors: CVM_E_INVALID (NULL, n = 0, nsegments = 0, a
+ * label out of range, NaN, infinite or negative values, P(alive) above 1;
+ * message names the row), CVM_E_ABI (a profile's size), CVM_E_RANGE (a sum
+ * overflows; the profiles are then zeroed). */
 CVM_API cvm_status cvm_segment_profiles(const int32_t *labels, size_t n, size_t nsegments,
                                         const double *recency, const double *frequency,
                                         const double *monetary, const double *p_alive,
