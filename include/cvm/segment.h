@@ -226,7 +226,9 @@ typedef struct cvm_kmeans_info {
 
 CVM_API cvm_status cvm_kmeans_info_get(const cvm_kmeans *km, cvm_kmeans_info *info);
 
-/* Centres in original units (k * d doubles, row-major). */
+/* Centres in original units (k * d doubles, row-major). With
+ * CVM_SCALE_LOG1P_ZSCORE a centre is the centre in log1p space mapped back
+ * with expm1: a geometric-type mean of 1 + v, not the arithmetic mean. */
 CVM_API cvm_status cvm_kmeans_centroids(const cvm_kmeans *km, double *out, size_t n);
 
 /* Mean silhouette of `sample` rows drawn (seeded) from X with `labels`
