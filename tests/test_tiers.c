@@ -661,12 +661,116 @@ START_TEST(lifecycle_cdnow)
 }
 END_TEST
 
+/* The tiers handle: the same cuts and tiers as the functions, assignment of
+ * new values, a save/load round trip, and bad shares refused at creation. */
+START_TEST(tiers_handle)
+{
+    double clv[200], cuts[3], got[3], fresh[4] = { 1e9, 150.5, 0, -3 };
+    int32_t tier[200], again[200], t4[4], want4[4];
+    const double bad[2] = { 0.5, 0.1 };
+    char *dir = tu_tmpdir(), *path = tu_join(dir, "tiers.cvm"), err[256];
+    cvm_tiers_options o = CVM_TIERS_OPTIONS_INIT, o2;
+    cvm_tiers *t = NULL, *l = NULL;
+    size_t i;
+    for (i = 0; i < 200; i++) {
+        clv[i] = (double)((i * 37) % 200);
+    }
+    memset(&o2, 0xAB, sizeof o2);
+    ck_assert_int_eq(cvm_tiers_options_init(&o2, sizeof o2), CVM_OK);
+    ck_assert_mem_eq(&o, &o2, sizeof o);
+    ck_assert_int_eq(cvm_tiers_new(&t, NULL), CVM_OK);
+    ck_assert_int_eq(cvm_tiers_assign(t, clv, 1, tier, err, sizeof err), CVM_E_INVALID);
+    ck_assert_int_eq(cvm_tiers_save(t, path), CVM_E_INVALID); /* not fitted */
+    ck_assert_int_eq(cvm_tiers_fit(t, clv, 200, tier), CVM_OK);
+    ck_assert_int_eq(cvm_value_tiers(clv, 200, NULL, 0, cuts, again, NULL, 0), CVM_OK);
+    ck_assert_mem_eq(tier, again, sizeof tier);
+    ck_assert_uint_eq(cvm_tiers_cut_count(t), 3);
+    ck_assert_int_eq(cvm_tiers_cuts(t, got, 3), CVM_OK);
+    ck_assert_mem_eq(got, cuts, sizeof cuts);
+    ck_assert_int_eq(cvm_tiers_assign(t, fresh, 4, t4, NULL, 0), CVM_OK);
+    ck_assert_int_eq(cvm_value_tier_assign(cuts, 3, fresh, 4, want4, NULL, 0), CVM_OK);
+    ck_assert_mem_eq(t4, want4, sizeof t4);
+    ck_assert_int_eq(cvm_tiers_save(t, path), CVM_OK);
+    ck_assert_int_eq(cvm_tiers_load(&l, path, NULL, err, sizeof err), CVM_OK);
+    ck_assert_int_eq(cvm_tiers_cuts(l, got, 3), CVM_OK);
+    ck_assert_mem_eq(got, cuts, sizeof cuts);
+    /* a failed fit keeps the previous cut points */
+    clv[7] = NAN;
+    ck_assert_int_eq(cvm_tiers_fit(t, clv, 200, NULL), CVM_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(cvm_tiers_errmsg(t), "row 8"));
+    ck_assert_int_eq(cvm_tiers_cuts(t, got, 3), CVM_OK);
+    ck_assert_mem_eq(got, cuts, sizeof cuts);
+    cvm_tiers_free(l);
+    cvm_tiers_free(t);
+    o.top_shares = bad;
+    o.nshares = 2;
+    t = (cvm_tiers *)1;
+    ck_assert_int_eq(cvm_tiers_new(&t, &o), CVM_E_INVALID);
+    ck_assert_ptr_null(t);
+    cvm_tiers_free(NULL);
+    free(path);
+    tu_remove_tree(dir);
+}
+END_TEST
+
+START_TEST(tiers_handle_bad_files_and_memory)
+{
+    char *dir = tu_tmpdir(), *path = tu_join(dir, "t.cvm"), err[256];
+    double clv[3] = { 1, 2, 3 };
+    cvm_tiers *t = NULL, *l = NULL;
+    cvm_rfm *r = NULL;
+    size_t k;
+    /* another kind of snapshot is refused */
+    ck_assert_int_eq(cvm_rfm_new(&r, NULL), CVM_OK);
+    {
+        double rec[3] = { 1, 2, 3 }, f[3] = { 1, 2, 3 }, m[3] = { 1, 2, 3 };
+        ck_assert_int_eq(cvm_rfm_fit(r, rec, f, m, 3), CVM_OK);
+    }
+    ck_assert_int_eq(cvm_rfm_save(r, path), CVM_OK);
+    ck_assert_int_eq(cvm_tiers_load(&l, path, NULL, err, sizeof err), CVM_E_FORMAT);
+    ck_assert_ptr_null(l);
+    cvm_rfm_free(r);
+    /* every allocation may fail: NOMEM or OK, nothing leaked */
+    for (k = 1; k < 20; k++) {
+        tu_failing st = { 0, k, 0, 0 };
+        cvm_allocator a = tu_failing_allocator(&st);
+        cvm_tiers_options o = CVM_TIERS_OPTIONS_INIT;
+        cvm_status s;
+        o.allocator = &a;
+        t = NULL;
+        l = NULL;
+        s = cvm_tiers_new(&t, &o);
+        if (s == CVM_OK) {
+            s = cvm_tiers_fit(t, clv, 3, NULL);
+        }
+        if (s == CVM_OK) {
+            s = cvm_tiers_save(t, path);
+        }
+        if (s == CVM_OK) {
+            s = cvm_tiers_load(&l, path, &o, err, sizeof err);
+        }
+        ck_assert_msg(s == CVM_OK || s == CVM_E_NOMEM, "fail at %zu: %d", k, s);
+        cvm_tiers_free(l);
+        cvm_tiers_free(t);
+        ck_assert_int_eq(st.live, 0);
+        if (s == CVM_OK) {
+            break;
+        }
+    }
+    ck_assert_uint_lt(k, 20);
+    free(path);
+    tu_remove_tree(dir);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("tiers");
     TCase *tc = tcase_create("tiers");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, tiers_hand_example);
+    tcase_add_test(tc, tiers_handle);
+    tcase_add_test(tc, tiers_handle_bad_files_and_memory);
     tcase_add_test(tc, tiers_counts_round_up);
     tcase_add_test(tc, tiers_ties);
     tcase_add_test(tc, tiers_negative_values);

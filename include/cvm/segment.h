@@ -274,6 +274,38 @@ CVM_API cvm_status cvm_value_tiers(const double *clv, size_t n, const double *to
 CVM_API cvm_status cvm_value_tier_assign(const double *cuts, size_t ncuts, const double *clv,
                                          size_t n, int32_t *tier, char *errbuf, size_t errlen);
 
+/* The same as a segmenter handle: tier cut points fitted once, assigned to
+ * new or updated customers, saved and loaded. */
+typedef struct cvm_tiers cvm_tiers;
+
+typedef struct cvm_tiers_options {
+    size_t size;                    /* sizeof(cvm_tiers_options) */
+    const cvm_allocator *allocator; /* NULL: libc; copied */
+    const double *top_shares;       /* NULL: 0.01, 0.10, 0.50; copied */
+    size_t nshares;                 /* 0 with NULL shares; at most 63 */
+} cvm_tiers_options;
+
+#define CVM_TIERS_OPTIONS_INIT { sizeof(cvm_tiers_options), NULL, NULL, 0 }
+
+CVM_API cvm_status cvm_tiers_options_init(cvm_tiers_options *opts, size_t size);
+/* Errors: CVM_E_INVALID (bad shares, as cvm_value_tiers()), CVM_E_ABI, CVM_E_NOMEM. */
+CVM_API cvm_status cvm_tiers_new(cvm_tiers **out, const cvm_tiers_options *opts);
+CVM_API void cvm_tiers_free(cvm_tiers *t);
+CVM_API const char *cvm_tiers_errmsg(const cvm_tiers *t);
+/* Fit the cut points to n CLVs (cvm_value_tiers()); `tier` may be NULL. A
+ * failed fit keeps the previous cut points. */
+CVM_API cvm_status cvm_tiers_fit(cvm_tiers *t, const double *clv, size_t n, int32_t *tier);
+/* Tier of each CLV against the fitted cut points. Read-only on `t`. */
+CVM_API cvm_status cvm_tiers_assign(const cvm_tiers *t, const double *clv, size_t n, int32_t *tier,
+                                    char *errbuf, size_t errlen);
+/* Number of cut points (tiers - 1). */
+CVM_API size_t cvm_tiers_cut_count(const cvm_tiers *t);
+/* The fitted cut points, descending (n = cvm_tiers_cut_count()). */
+CVM_API cvm_status cvm_tiers_cuts(const cvm_tiers *t, double *out, size_t n);
+CVM_API cvm_status cvm_tiers_save(cvm_tiers *t, const char *path);
+CVM_API cvm_status cvm_tiers_load(cvm_tiers **out, const char *path, const cvm_tiers_options *opts,
+                                  char *errbuf, size_t errlen);
+
 typedef enum cvm_lifecycle_stage {
     CVM_STAGE_NEW = 0,
     CVM_STAGE_ACTIVE = 1,

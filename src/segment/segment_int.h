@@ -9,6 +9,7 @@
 /* Snapshot kinds (customers 1, clv 2, spend 3, retention 4). */
 #define CVM__SNAP_RFM 5u
 #define CVM__SNAP_KMEANS 6u
+#define CVM__SNAP_TIERS 7u
 
 /* ---- RFM (rfm.c, rfm_maps.c) ------------------------------------------ */
 
