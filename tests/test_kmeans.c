@@ -560,6 +560,44 @@ START_TEST(test_empty_cluster)
 }
 END_TEST
 
+/* A weighted lone row's own mean can round away from it (3 * 0.1 / 3 is
+ * not 0.1): relocation must not take it from its cluster, or the row would
+ * bounce between two clusters forever (the tcase timeout catches a hang). */
+START_TEST(test_relocation_skips_lone_rows)
+{
+    cvm_allocator a;
+    double X[3] = { 0.1, 0, 1e-20 }, w[3] = { 3, 1, 1 }, C[3] = { 0.1, 0, 5 };
+    int32_t labels[3];
+    cvm__kmeans_run run;
+    ck_assert_int_eq(cvm__allocator_copy(&a, NULL), CVM_OK);
+    ck_assert_int_eq(cvm__kmeans_lloyd(&a, X, w, 3, 1, 3, 50, 0, C, labels, NULL, &run), CVM_OK);
+    ck_assert(labels[0] != labels[1] && labels[1] != labels[2] && labels[0] != labels[2]);
+}
+END_TEST
+
+/* Rows far outside the fitted range (scaled values past the overflow
+ * guard) are reported, not silently sent to centre 0. */
+START_TEST(test_predict_far_outside)
+{
+    double X[4] = { 0, 1e-150, 2e-150, 3e-150 }, far[1] = { -1e100 }, sil;
+    int32_t labels[4], lab[1];
+    int32_t l2[2] = { 0, 1 };
+    double two[2] = { 1e100, -1e100 };
+    char err[256];
+    cvm_kmeans_options o = CVM_KMEANS_OPTIONS_INIT;
+    cvm_kmeans *km = NULL;
+    o.k = 2;
+    o.scaling = CVM_SCALE_ZSCORE;
+    ck_assert_int_eq(cvm_kmeans_new(&km, &o), CVM_OK);
+    ck_assert_int_eq(cvm_kmeans_fit(km, X, 4, 1, NULL, labels), CVM_OK);
+    ck_assert_int_eq(cvm_kmeans_predict(km, far, 1, 1, lab, err, sizeof err), CVM_E_RANGE);
+    ck_assert_msg(strstr(err, "row 1"), "%s", err);
+    ck_assert_int_eq(cvm_kmeans_silhouette(km, two, 2, 1, l2, 2, 1, &sil, err, sizeof err),
+                     CVM_E_RANGE);
+    cvm_kmeans_free(km);
+}
+END_TEST
+
 START_TEST(test_too_few_distinct)
 {
     double X[30 * 2], w[30];
@@ -1003,6 +1041,8 @@ static Suite *kmeans_suite(void)
     tcase_add_test(tc, test_weights_duplicate);
     tcase_add_test(tc, test_empty_cluster);
     tcase_add_test(tc, test_too_few_distinct);
+    tcase_add_test(tc, test_relocation_skips_lone_rows);
+    tcase_add_test(tc, test_predict_far_outside);
     tcase_add_test(tc, test_bad_input);
     tcase_add_test(tc, test_predict_and_getters);
     tcase_add_test(tc, test_silhouette_naive);

@@ -647,6 +647,11 @@ START_TEST(profiles_by_hand)
         ck_assert_int_eq(cvm_segment_profiles(labels, 4, 4, rec, fr, mo, NULL, NULL, p, err,
                                               sizeof err),
                          CVM_E_ABI);
+        /* a stride that would misalign the doubles of later elements */
+        p[0].size = sizeof p[0] + 4;
+        ck_assert_int_eq(cvm_segment_profiles(labels, 1, 1, rec, fr, mo, NULL, NULL, p, err,
+                                              sizeof err),
+                         CVM_E_ABI);
     }
     /* sums that overflow are an error, not an infinity */
     {

@@ -694,6 +694,13 @@ START_TEST(tiers_handle)
     ck_assert_int_eq(cvm_tiers_load(&l, path, NULL, err, sizeof err), CVM_OK);
     ck_assert_int_eq(cvm_tiers_cuts(l, got, 3), CVM_OK);
     ck_assert_mem_eq(got, cuts, sizeof cuts);
+    cvm_tiers_free(l);
+    /* only the allocator of the options counts: the shares are the file's */
+    o.top_shares = bad;
+    o.nshares = 2;
+    ck_assert_int_eq(cvm_tiers_load(&l, path, &o, err, sizeof err), CVM_OK);
+    ck_assert_uint_eq(cvm_tiers_cut_count(l), 3);
+    o = (cvm_tiers_options)CVM_TIERS_OPTIONS_INIT;
     /* a failed fit keeps the previous cut points */
     clv[7] = NAN;
     ck_assert_int_eq(cvm_tiers_fit(t, clv, 200, NULL), CVM_E_INVALID);

@@ -114,13 +114,16 @@ cvm_status cvm_kmeans_centroids(const cvm_kmeans *km, double *out, size_t n)
     return CVM_OK;
 }
 
-void cvm__kmeans_scale_row(const cvm_kmeans *km, const double *x, double *out)
+int cvm__kmeans_scale_row(const cvm_kmeans *km, const double *x, double *out)
 {
     size_t j;
+    int ok = 1;
     for (j = 0; j < km->d; j++) {
         double v = km->opts.scaling == CVM_SCALE_LOG1P_ZSCORE ? log1p(x[j]) : x[j];
         out[j] = (v - km->shift[j]) / km->scale[j];
+        ok &= fabs(out[j]) <= CVM__KMEANS_MAX_ABS;
     }
+    return ok;
 }
 
 cvm_status cvm__kmeans_check_row(int32_t scaling, const double *x, size_t d, size_t row,
@@ -199,8 +202,11 @@ cvm_status cvm_kmeans_predict(const cvm_kmeans *km, const double *X, size_t n, s
     }
     for (i = 0; i < n && st == CVM_OK; i++) {
         st = cvm__kmeans_check_row(km->opts.scaling, X + i * d, d, i, "predict", errbuf, errlen);
+        if (st == CVM_OK && !cvm__kmeans_scale_row(km, X + i * d, row)) {
+            st = cvm__errf(errbuf, errlen, CVM_E_RANGE,
+                           "predict: row %zu is too far outside the fitted range", i + 1);
+        }
         if (st == CVM_OK) {
-            cvm__kmeans_scale_row(km, X + i * d, row);
             labels[i] = (int32_t)cvm__kmeans_nearest(row, km->centers, km->k, d);
         }
     }

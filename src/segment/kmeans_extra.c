@@ -78,7 +78,11 @@ cvm_status cvm_kmeans_silhouette(const cvm_kmeans *km, const double *X, size_t n
         goto done;
     }
     for (i = 0; i < n; i++) {
-        cvm__kmeans_scale_row(km, X + i * d, Xs + i * d);
+        if (!cvm__kmeans_scale_row(km, X + i * d, Xs + i * d)) {
+            st = cvm__errf(errbuf, errlen, CVM_E_RANGE,
+                           "silhouette: row %zu is too far outside the fitted range", i + 1);
+            goto done;
+        }
         if (cnt[labels[i]]++ == 0) {
             nonempty++;
         }

@@ -225,7 +225,10 @@ static cvm_status update_centres(const double *X, const double *w, size_t n, siz
             return CVM_OK;
         }
         for (i = 0; i < n; i++) {
-            if (w == NULL || w[i] > 0) {
+            /* only rows that share their cluster: moving a lone row would
+             * empty its cluster (its distance to its own mean is rounding),
+             * so each move fills one more cluster and the loop ends */
+            if ((w == NULL || w[i] > 0) && wsum[labels[i]] > (w ? w[i] : 1.0)) {
                 double s = sqdist(X + i * d, next + (size_t)labels[i] * d, d);
                 if (s > fd) {
                     fd = s;
@@ -506,20 +509,20 @@ static cvm_status feature_stats(cvm_kmeans *km, const double *X, const double *w
                 if (lo > hi) {
                     v0 = X[i * d + j];
                 }
-                s += wi * v;
+                s += (wi / W) * v; /* shares of W: no overflow however big w is */
                 lo = v < lo ? v : lo;
                 hi = v > hi ? v : hi;
             }
         }
-        mean = s / W;
+        mean = s;
         for (i = 0; i < n; i++) {
             double wi = w ? w[i] : 1.0;
             if (wi > 0) {
                 double t = feature(scaling, X[i * d + j]) - mean;
-                v2 += wi * t * t;
+                v2 += (wi / W) * t * t;
             }
         }
-        var = v2 / W;
+        var = v2;
         if (scaling == CVM_SCALE_NONE) {
             shift[j] = 0;
             scale[j] = 1;

@@ -62,7 +62,7 @@ cvm_status cvm_segment_profiles(const int32_t *labels, size_t n, size_t nsegment
     /* The caller's element size is the array's stride; all must agree. */
     stride = out->size;
     if (stride < sizeof(cvm_segment_profile) || stride > PROFILE_MAX_SIZE ||
-        nsegments > SIZE_MAX / stride) {
+        stride % _Alignof(cvm_segment_profile) != 0 || nsegments > SIZE_MAX / stride) {
         return cvm__errf(errbuf, errlen, CVM_E_ABI, "profiles: profile size %zu is not supported",
                          stride);
     }

@@ -41,8 +41,10 @@ struct cvm_kmeans {
  * squares cannot overflow. */
 #define CVM__KMEANS_MAX_ABS 1e145
 
-/* Scale one row (d values, already checked) into `out`. */
-void cvm__kmeans_scale_row(const cvm_kmeans *km, const double *x, double *out);
+/* Scale one row (d values, already checked) into `out`. Returns 0 when a
+ * scaled value is beyond CVM__KMEANS_MAX_ABS (a row far outside the fitted
+ * range, with a small fitted spread), whose distances would overflow. */
+int cvm__kmeans_scale_row(const cvm_kmeans *km, const double *x, double *out);
 /* Check one row for the fitted scaling: CVM_OK, or CVM_E_INVALID with
  * "<what>: row r, feature j of d: problem" in `err` (`row` is 0-based). */
 cvm_status cvm__kmeans_check_row(int32_t scaling, const double *x, size_t d, size_t row,

@@ -217,9 +217,20 @@ static cvm_status decode(cvm_tiers *t, const unsigned char *b, uint64_t len)
     return CVM_OK;
 }
 
+static cvm_status allocator_only(cvm_tiers_options *o, const cvm_tiers_options *opts)
+{
+    const cvm_tiers_options def = CVM_TIERS_OPTIONS_INIT;
+    cvm_tiers_options given = CVM_TIERS_OPTIONS_INIT;
+    cvm_status st = cvm__options_copy(&given, sizeof given, opts, sizeof given);
+    *o = def;
+    o->allocator = given.allocator;
+    return st;
+}
+
 cvm_status cvm_tiers_load(cvm_tiers **out, const char *path, const cvm_tiers_options *opts,
                           char *errbuf, size_t errlen)
 {
+    cvm_tiers_options o;
     cvm__snap_reader *r = NULL;
     const unsigned char *data;
     uint64_t len;
@@ -231,7 +242,11 @@ cvm_status cvm_tiers_load(cvm_tiers **out, const char *path, const cvm_tiers_opt
         return cvm__errf(errbuf, errlen, CVM_E_INVALID, "load: out or path is NULL");
     }
     *out = NULL;
-    st = create(out, opts, errbuf, errlen);
+    /* only the allocator comes from `opts`: the shares are the file's */
+    st = allocator_only(&o, opts);
+    if (st == CVM_OK) {
+        st = create(out, &o, errbuf, errlen);
+    }
     if (st == CVM_OK) {
         st = cvm__snap_open(&r, &(*out)->alloc, path, CVM__SNAP_TIERS, errbuf, errlen);
     }
