@@ -844,7 +844,7 @@ static cvm_status decode_rules(const cvm_allocator *a, const unsigned char *b, u
 cvm_status cvm_rfm_load(cvm_rfm **out, const char *path, const cvm_rfm_options *opts,
                         char *errbuf, size_t errlen)
 {
-    cvm_rfm_options o;
+    cvm_rfm_options o = CVM_RFM_OPTIONS_INIT;
     cvm_allocator a;
     cvm__snap_reader *rd = NULL;
     const unsigned char *data;
@@ -861,7 +861,11 @@ cvm_status cvm_rfm_load(cvm_rfm **out, const char *path, const cvm_rfm_options *
         return CVM_E_INVALID;
     }
     *out = NULL;
-    st = read_options(&o, &a, opts);
+    /* only the allocator comes from `opts`; the settings are the file's */
+    st = cvm__options_copy(&o, sizeof o, opts, sizeof o);
+    if (st == CVM_OK && cvm__allocator_copy(&a, o.allocator) != CVM_OK) {
+        st = CVM_E_INVALID;
+    }
     if (st != CVM_OK) {
         return cvm__errf(errbuf, errlen, st, "load: bad RFM options");
     }
