@@ -7,5 +7,6 @@
 #include "cvm/customers.h"
 #include "cvm/clv.h"
 #include "cvm/segment.h"
+#include "cvm/attribution.h"
 
 #endif

@@ -1,0 +1,2 @@
+/* placeholder: being written */
+typedef int cvm__placeholder_attribution;

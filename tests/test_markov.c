@@ -1,0 +1,7 @@
+/* placeholder: being written */
+#include "testutil.h"
+
+int main(void)
+{
+    return tu_run(suite_create("markov"));
+}
