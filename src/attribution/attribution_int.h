@@ -27,6 +27,7 @@ typedef struct cvm__journeys {
     const double *value;
     const double *nulls;
     size_t longest;        /* touches of the longest journey */
+    const char *const *names; /* nchannels NUL-terminated channel names */
 } cvm__journeys;
 
 /* A model's result: per channel conversions and value (nchannels each,
@@ -59,7 +60,8 @@ cvm_status cvm__markov(const cvm__journeys *j, const cvm_attribution_run_options
                        double *p_conversion, cvm__chain **chain, char *err, size_t errlen);
 void cvm__chain_free(cvm__chain *c, const cvm_allocator *a);
 size_t cvm__chain_states(const cvm__chain *c);
-/* State names: the channel names come from `names` (channel index -> name). */
+/* State names ("(start)", "(conversion)", "(null)", "alpha>beta"), copied
+ * from the journeys' channel names when the chain was built. */
 const char *cvm__chain_state_name(const cvm__chain *c, size_t index);
 /* Dense row-major transition matrix (states^2 doubles). */
 void cvm__chain_matrix(const cvm__chain *c, double *out);
