@@ -100,11 +100,30 @@ typedef enum cvm_attribution_model {
     CVM_ATTR_SHAPLEY = 6   /* Shapley values of coalitions of channels */
 } cvm_attribution_model;
 
+/* Shapley values are exact (every coalition: O(n 2^n) time, 2^n doubles per
+ * array) over the n <= 20 channels that occur in some journey. "Journeys
+ * inside S" are those whose set of distinct channels is a subset of S.
+ *
+ * CVM_SHAPLEY_CONVERSIONS (Zhao et al. 2018): v(S) = conversions (value) of
+ * the journeys inside S. The credits are the Shapley values as they are;
+ * they equal an equal split of each journey's conversions (value) among its
+ * distinct channels and sum to the totals.
+ *
+ * CVM_SHAPLEY_RATE (Shao & Li 2011; Dalessandro et al. 2012): v(S) =
+ * c(S) / (c(S) + u(S)), the conversion rate of the journeys inside S
+ * (c conversions, u nulls), and for the value m(S) / (c(S) + u(S)), the
+ * value per journey (m value); v(S) = 0 when c(S) + u(S) = 0, so v({}) = 0.
+ * The raw Shapley values sum to v(all) = the overall rate (value per
+ * journey); each is multiplied by the total number of journeys
+ * c(all) + u(all), one constant factor, so the credits sum to the total
+ * conversions (value). A channel whose presence lowers the rate gets a
+ * negative credit; negatives are reported, not clipped. */
 typedef enum cvm_shapley_value {
-    CVM_SHAPLEY_CONVERSIONS = 0, /* v(S): conversions (value) of journeys whose channels lie in S
-                                    (Zhao et al. 2018): an equal split among a journey's channels */
-    CVM_SHAPLEY_RATE = 1         /* v(S): conversion rate of those journeys, using the nulls
-                                    (Shao & Li 2011; Dalessandro et al. 2012); may be negative */
+    CVM_SHAPLEY_CONVERSIONS = 0, /* v(S): conversions (value) of the journeys inside S;
+                                    equals an equal split among a journey's channels */
+    CVM_SHAPLEY_RATE = 1         /* v(S): conversion rate (value per journey) of the journeys
+                                    inside S, using the nulls; credits scaled by the number
+                                    of journeys; may be negative */
 } cvm_shapley_value;
 
 typedef struct cvm_attribution_run_options {
@@ -132,7 +151,7 @@ CVM_API cvm_status cvm_attribution_run_options_init(cvm_attribution_run_options 
 
 /* Run a model over all journeys; the result stays in `a` until the next run
  * or input. Attributed conversions sum to the total conversions (and values
- * to the total value) for every model except Shapley on rates. Errors:
+ * to the total value) for every model. Errors:
  * CVM_E_EMPTY (no journey, or no conversion), CVM_E_INVALID (bad options;
  * decay without touch times; Shapley with more than 20 channels),
  * CVM_E_NOT_CONVERGED, CVM_E_NOMEM. */
