@@ -821,6 +821,231 @@ def test_report_segments():
     check_report_segments("report cdnow", r.stdout)
 
 
+ATTR_DATA = os.path.join(DATA, "attribution", "channelattribution_Data.csv")
+ATTR_CHANNELS = ["eta", "iota", "alpha", "beta", "theta", "lambda", "kappa", "zeta", "epsilon",
+                 "gamma", "delta", "mi"]
+# The README's heuristic_models() table (ChannelAttribution 2.1.7).
+ATTR_HEURISTICS = {
+    "first": [3164, 4606, 6308, 2831, 1606, 902, 74, 27, 99, 165, 1, 2],
+    "last": [4167, 3355, 8447, 989, 653, 1207, 230, 107, 531, 92, 5, 2],
+    "linear": [3539.951157, 3857.096221, 7574.718594, 2083.500145, 1022.801394, 1035.257572,
+               137.9640779, 136.5515405, 272.1704377, 121.041639, 1.725, 2.222222222],
+}
+ATTR_TINY = ("path,total_conversions,total_conversion_value,total_null\n"
+             "A > B > C,2,20,1\nA > A > B,1,5,2\nB,1,7,3\nC > A,0,0,2\nB > C > C,1,10,0\n")
+
+
+def attribute_rows(name, *args, removal=False, spend=False):
+    cols = ["channel", "conversions", "value"] + (["removal_effect"] if removal else []) + \
+        (["spend", "roi", "cost_per_conversion"] if spend else [])
+    rows = csv_rows(name, run("attribute", *args), cols)
+    return {r["channel"]: r for r in rows}
+
+
+def attribute_json(name, *args):
+    import json
+    r = run("attribute", *args, "--json")
+    check(name + " exit", r.returncode == 0 and r.stderr == "", r.stderr)
+    try:
+        return json.loads(r.stdout)
+    except ValueError:
+        check(name + " is JSON", False, repr(r.stdout[:200]))
+        return None
+
+
+def close_all(name, rows, key, want, tol):
+    """rows[channel][key] against want {channel: value}, absolute tolerance."""
+    worst = max((abs(float(rows[c][key]) - v) if c in rows else float("inf")) for c, v in want.items())
+    check(name, worst <= tol, f"worst {worst}: {[(c, rows.get(c, {}).get(key)) for c in want]}")
+
+
+def test_attribute_data(tmp):
+    if not os.path.exists(ATTR_DATA):
+        results["skipped"] += 1
+        return
+    d = ("--paths", ATTR_DATA, "--delimiter", ";")
+    for model, ref in ATTR_HEURISTICS.items():
+        rows = attribute_rows("attr data " + model, *d, "--model", model)
+        check(f"attr data {model} channels", list(rows) == ATTR_CHANNELS, str(list(rows)))
+        close_all(f"attr data {model} vs ChannelAttribution", rows, "conversions",
+                  dict(zip(ATTR_CHANNELS, ref)), 1e-6)
+    for model in ("first", "last", "linear", "position", "markov", "shapley"):
+        rows = attribute_rows("attr data totals " + model, *d, "--model", model, removal=model == "markov")
+        conv = sum(float(r["conversions"]) for r in rows.values())
+        value = sum(float(r["value"]) for r in rows.values())
+        check(f"attr data {model} conversions total", abs(conv - 19785) < 1e-6, str(conv))
+        check(f"attr data {model} value total", abs(value - 74802.97158721084) < 1e-6, str(value))
+    rows = attribute_rows("attr data position", *d, "--model", "position")
+    close_all("attr data position 40/20/40", rows, "conversions",
+              {"alpha": 7444.823759, "iota": 3944.948166, "eta": 3618.796149}, 1e-5)
+    # Markov order 1: the exact expectation of ChannelAttribution's estimator.
+    rows = attribute_rows("attr data markov", *d, "--model", "markov", removal=True)
+    close_all("attr data markov removal effects", rows, "removal_effect",
+              {"alpha": 0.5583994895, "eta": 0.3490263319, "iota": 0.4058350045}, 1e-9)
+    rows = attribute_rows("attr data markov order 1", *d, "--model", "markov", "--order", "1", removal=True)
+    check("attr data --order 1 is the default", abs(float(rows["alpha"]["removal_effect"]) - 0.5583994895) < 1e-9)
+    # Without nulls: DP6 Marketing-Attribution-Models' exact values.
+    rows = attribute_rows("attr data markov no-null", *d, "--model", "markov", "--no-null", removal=True)
+    close_all("attr data markov no-null credit", rows, "conversions",
+              {"alpha": 5260.069561, "eta": 3347.765891, "iota": 3899.246228}, 1e-5)
+    close_all("attr data markov no-null removal", rows, "removal_effect", {"alpha": 0.561718844}, 1e-8)
+    for k in ("2", "3"):
+        rows = attribute_rows("attr data markov order " + k, *d, "--model", "markov", "--order", k, removal=True)
+        conv = sum(float(r["conversions"]) for r in rows.values())
+        check(f"attr data markov order {k} total", abs(conv - 19785) < 1e-6, str(conv))
+    obj = attribute_json("attr data json", *d, "--model", "markov")
+    if obj is not None:
+        check("attr json model", obj.get("model") == "markov" and obj.get("order") == 1, str(obj)[:200])
+        chans = obj.get("channels", [])
+        check("attr json channels", [c.get("channel") for c in chans] == ATTR_CHANNELS, str(chans)[:200])
+        check("attr json removal", abs(chans[2].get("removal_effect", 0) - 0.5583994895) < 1e-9, str(chans[2:3]))
+        check("attr json p_conversion", abs(obj.get("p_conversion", 0) - 0.2238451356) < 1e-9,
+              str(obj.get("p_conversion")))
+        tot = obj.get("totals", {})
+        check("attr json totals", abs(tot.get("conversions", 0) - 19785) < 1e-6 and
+              abs(tot.get("value", 0) - 74802.97158721084) < 1e-6, str(tot))
+    spend = write_file(tmp, "spend.csv", "channel,spend\nalpha,10000\neta,2500.5\niota,0\n")
+    rows = attribute_rows("attr data spend", *d, "--model", "linear", "--spend", spend, spend=True)
+    ok = True
+    for ch, s in (("alpha", 10000), ("eta", 2500.5)):
+        r = rows[ch]
+        ok &= float(r["spend"]) == s
+        ok &= abs(float(r["roi"]) - float(r["value"]) / s) < 1e-12 * max(1, float(r["roi"]))
+        ok &= abs(float(r["cost_per_conversion"]) - s / float(r["conversions"])) < 1e-9
+    check("attr spend roi = value / spend", ok, str([rows[c] for c in ("alpha", "eta")]))
+    check("attr spend 0: roi 0", float(rows["iota"]["roi"]) == 0, str(rows["iota"]))
+    check("attr spend absent: empty", rows["beta"]["spend"] == rows["beta"]["roi"] == "", str(rows["beta"]))
+    obj = attribute_json("attr data spend json", *d, "--model", "linear", "--spend", spend)
+    if obj is not None:
+        check("attr spend json total", obj.get("totals", {}).get("spend") == 12500.5, str(obj.get("totals")))
+    bad = write_file(tmp, "badspend.csv", "channel,spend\nalpha,1\nomega,2\n")
+    bad_input("attr spend unknown channel", run("attribute", *d, "--model", "last", "--spend", bad),
+              "badspend.csv:3", "omega")
+    bad_input("attr data wrong delimiter", run("attribute", "--paths", ATTR_DATA, "--model", "last"),
+              "channelattribution_Data.csv:1", "path")
+    r = run("report", "--paths", ATTR_DATA, "--paths-delimiter", ";", "--spend", spend)
+    check("attr report exit", r.returncode == 0, r.stderr)
+    sec = r.stdout[r.stdout.find("\nChannels"):]
+    check("attr report channels section", "\nChannels" in r.stdout and "19785 conversions" in sec, sec[:300])
+    alpha = [line.split() for line in sec.splitlines() if line.split()[:1] == ["alpha"]]
+    check("attr report alpha rows", len(alpha) == 2 and alpha[0][1:4] == ["8447.00", "7574.72", "5344.95"]
+          and alpha[0][4] == "55.8%" and alpha[1][4:6] == ["10000.00", "2.02"], str(alpha))
+
+
+def test_attribute_tiny(tmp):
+    p = write_file(tmp, "tiny.csv", ATTR_TINY)
+    expect = {
+        "first": {"A": 3, "B": 2, "C": 0},
+        "last": {"A": 0, "B": 2, "C": 3},
+        "linear": {"A": 4 / 3, "B": 7 / 3, "C": 4 / 3},
+        "position": {"A": 1.4, "B": 2.2, "C": 1.4},
+        "markov": {"A": 15 / 13, "B": 2.115384615384615, "C": 1.730769230769231},
+        "shapley": {"A": 7 / 6, "B": 8 / 3, "C": 7 / 6},
+    }
+    for model, want in expect.items():
+        rows = attribute_rows("attr tiny " + model, "--paths", p, "--model", model, removal=model == "markov")
+        check(f"attr tiny {model} channels", list(rows) == ["A", "B", "C"], str(list(rows)))
+        close_all(f"attr tiny {model}", rows, "conversions", want, 1e-9)
+        value = sum(float(r["value"]) for r in rows.values())
+        check(f"attr tiny {model} value total", abs(value - 42) < 1e-9, str(value))
+    rows = attribute_rows("attr tiny markov removal", "--paths", p, "--model", "markov", removal=True)
+    close_all("attr tiny removal effects", rows, "removal_effect", {"A": 24 / 55, "B": 4 / 5, "C": 36 / 55}, 1e-12)
+    rows = attribute_rows("attr tiny max-steps", "--paths", p, "--model", "markov", "--max-steps", "5", removal=True)
+    close_all("attr tiny max-steps 5", rows, "conversions", {"A": 1.103647}, 1e-6)
+    rows = attribute_rows("attr tiny shapley rate", "--paths", p, "--model", "shapley", "--shapley", "rate")
+    conv = sum(float(r["conversions"]) for r in rows.values())
+    check("attr tiny shapley rate total", abs(conv - 5) < 1e-9, str(conv))
+    obj = attribute_json("attr tiny json", "--paths", p, "--model", "markov")
+    if obj is not None:
+        check("attr tiny json p_conversion", abs(obj.get("p_conversion", 0) - 5 / 13) < 1e-12, str(obj))
+    # Columns by index, and without the value and null columns.
+    rows = attribute_rows("attr tiny by index", "--paths", p, "--model", "last", "--path", "1",
+                          "--conversions", "2", "--value", "3")
+    close_all("attr tiny by index", rows, "value", {"A": 0, "B": 12, "C": 30}, 0)
+    rows = attribute_rows("attr tiny no value", "--paths", p, "--model", "last", "--value", "none")
+    close_all("attr tiny no value", rows, "value", {"A": 0, "B": 0, "C": 0}, 0)
+    # -o: written whole, or not at all.
+    out = os.path.join(tmp, "credit.csv")
+    r = run("attribute", "--paths", p, "--model", "last", "-o", out)
+    check("attr -o exit", r.returncode == 0 and r.stdout == "", r.stderr)
+    with open(out) as f:
+        check("attr -o content", f.read().startswith("channel,conversions,value\nA,0,0\n"))
+    neg = write_file(tmp, "neg.csv", ATTR_TINY + "B > A,-1,0,0\n")
+    r = run("attribute", "--paths", neg, "--model", "last", "-o", out)
+    bad_input("attr -o bad input", r, "neg.csv:7", "negative")
+    with open(out) as f:
+        check("attr -o kept on failure", f.read().startswith("channel,conversions,value\nA,0,0\n"))
+    check("attr no temporary files", sorted(os.listdir(tmp)) == ["credit.csv", "neg.csv", "tiny.csv"],
+          str(os.listdir(tmp)))
+    # Bad input: exit 2, one line naming the file and line.
+    bad_input("attr unknown model", run("attribute", "--paths", p, "--model", "lastt"), "lastt")
+    bad_input("attr no model", run("attribute", "--paths", p), "--model")
+    bad_input("attr missing column", run("attribute", "--paths", p, "--model", "last", "--conversions", "conv"),
+              "tiny.csv:1", "conv")
+    bad_input("attr column index", run("attribute", "--paths", p, "--model", "last", "--null", "9"),
+              "tiny.csv:1", "9")
+    bad_input("attr negative count", run("attribute", "--paths", neg, "--model", "last"), "neg.csv:7", "negative")
+    nan = write_file(tmp, "nan.csv", ATTR_TINY + "B,1,nan,0\n")
+    bad_input("attr NaN value", run("attribute", "--paths", nan, "--model", "last"), "nan.csv:7")
+    empty = write_file(tmp, "emptypath.csv", ATTR_TINY + ",1,1,0\n")
+    bad_input("attr empty path", run("attribute", "--paths", empty, "--model", "last"), "emptypath.csv:7", "empty")
+    tok = write_file(tmp, "emptytok.csv", ATTR_TINY + "B >  > A,1,1,0\n")
+    bad_input("attr empty token", run("attribute", "--paths", tok, "--model", "last"), "emptytok.csv:7")
+    none = write_file(tmp, "noconv.csv", "path,total_conversions,total_conversion_value,total_null\nA,0,0,3\n")
+    bad_input("attr no conversions", run("attribute", "--paths", none, "--model", "markov"), "noconv.csv",
+              "no conversions")
+    bad_input("attr missing file", run("attribute", "--paths", os.path.join(tmp, "nope.csv"), "--model", "last"),
+              "nope.csv")
+    for k in ("0", "5", "x"):
+        bad_input("attr bad order " + k, run("attribute", "--paths", p, "--model", "markov", "--order", k),
+                  "--order", k)
+    bad_input("attr order without markov", run("attribute", "--paths", p, "--model", "last", "--order", "2"),
+              "--order")
+    bad_input("attr decay without times", run("attribute", "--paths", p, "--model", "decay"), "--touchpoints")
+    bad_input("attr bad shapley", run("attribute", "--paths", p, "--model", "shapley", "--shapley", "x"),
+              "--shapley")
+    bad_input("attr both inputs", run("attribute", "--paths", p, "--touchpoints", p, "--model", "last"),
+              "--touchpoints")
+    dup = write_file(tmp, "dupspend.csv", "channel,spend\nA,1\nA,2\n")
+    bad_input("attr duplicate spend", run("attribute", "--paths", p, "--model", "last", "--spend", dup),
+              "dupspend.csv:3", "'A'")
+    negs = write_file(tmp, "negspend.csv", "channel,spend\nB,-2\n")
+    bad_input("attr negative spend", run("attribute", "--paths", p, "--model", "last", "--spend", negs),
+              "negspend.csv:2", "-2")
+    bad_input("attr report bad paths", run("report", "--paths", neg), "neg.csv:7")
+    bad_input("attr report spend without paths", run("report", "--spend", negs), "--paths")
+
+
+def test_attribute_touchpoints(tmp):
+    p = write_file(tmp, "touch.csv", "id,date,channel,value\n"
+                   "1,2024-01-01,search,\n1,2024-01-03,email,\n1,2024-01-05,,30\n"
+                   "2,2024-01-02,social,\n2,2024-01-04,search,\n"
+                   "3,2024-01-01,email,\n3,2024-01-09,,10\n3,2024-01-10,social,\n")
+    rows = attribute_rows("attr touch first", "--touchpoints", p, "--model", "first")
+    close_all("attr touch first", rows, "value", {"search": 30, "email": 10, "social": 0}, 0)
+    rows = attribute_rows("attr touch last", "--touchpoints", p, "--model", "last")
+    close_all("attr touch last", rows, "conversions", {"search": 0, "email": 2, "social": 0}, 0)
+    # Half-life 2 days: customer 1's search is 4 days old (1/4), email 2 (1/2).
+    rows = attribute_rows("attr touch decay", "--touchpoints", p, "--model", "decay", "--half-life", "2")
+    close_all("attr touch decay", rows, "conversions", {"search": 1 / 3, "email": 5 / 3, "social": 0}, 1e-12)
+    rows = attribute_rows("attr touch lookback", "--touchpoints", p, "--model", "first", "--lookback", "3")
+    close_all("attr touch lookback", rows, "conversions", {"search": 0, "email": 1}, 0)
+    rows = attribute_rows("attr touch markov", "--touchpoints", p, "--model", "markov", removal=True)
+    conv = sum(float(r["conversions"]) for r in rows.values())
+    check("attr touch markov total", abs(conv - 2) < 1e-12, str(conv))
+    r = run("attribute", "--touchpoints", "-", "--model", "last", stdin=open(p).read())
+    check("attr touch stdin", r.returncode == 0 and r.stdout.startswith("channel,"), r.stderr)
+    bd = write_file(tmp, "baddate.csv", "id,date,channel\n1,2024-13-01,search\n")
+    bad_input("attr touch bad date", run("attribute", "--touchpoints", bd, "--model", "last"),
+              "baddate.csv:2", "2024-13-01")
+    tv = write_file(tmp, "touchvalue.csv", "id,date,channel,value\n1,2024-01-01,search,5\n")
+    bad_input("attr touch with value", run("attribute", "--touchpoints", tv, "--model", "last"),
+              "touchvalue.csv:2", "search")
+    bad_input("attr touch no channel column",
+              run("attribute", "--touchpoints", bd, "--model", "last", "--channel", "medium"),
+              "baddate.csv:1", "medium")
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         os.makedirs(os.path.join(tmp, "a"))
@@ -844,6 +1069,12 @@ def main():
         test_segment_cdnow(os.path.join(tmp, "cdnow"))
         test_segment_bad_input(os.path.join(tmp, "bad"))
     test_report_segments()
+    with tempfile.TemporaryDirectory() as tmp:
+        for d in ("data", "tiny", "touch"):
+            os.makedirs(os.path.join(tmp, d))
+        test_attribute_data(os.path.join(tmp, "data"))
+        test_attribute_tiny(os.path.join(tmp, "tiny"))
+        test_attribute_touchpoints(os.path.join(tmp, "touch"))
     print(f"cli: {results['passed']} passed, {results['failed']} failed, {results['skipped']} skipped")
     return 1 if results["failed"] else 0
 

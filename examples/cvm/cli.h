@@ -74,11 +74,41 @@ void cli_fmt_double(char *buf, size_t n, double v);
 /* Write `s` (n bytes) as a CSV field, quoting when needed. */
 void cli_write_field(FILE *f, const char *s, size_t n);
 
+/* Where journeys come from: the options `cvm attribute` and `cvm report`
+ * share (cmd_attribute.c). */
+typedef struct cli_paths {
+    const char *file;       /* --paths FILE: aggregated paths */
+    const char *touch_file; /* --touchpoints FILE (attribute only) */
+    const char *col[4];     /* --path, --conversions, --value, --null; NULL: default */
+    const char *spend;      /* --spend FILE */
+    int32_t delimiter;      /* default ',' */
+    int32_t separator;      /* default '>' */
+    double lookback_days;   /* --lookback (touchpoints); -1: the library's default */
+    int no_null;            /* --no-null */
+    int other_given;        /* an option besides --paths was given */
+} cli_paths;
+
+void cli_paths_init(cli_paths *p);
+/* Whether `arg` is --paths, `delimiter_opt`, --separator, --path,
+ * --conversions, --value, --null, --no-null or --spend (value consumed). */
+int cli_paths_opt(cli_args *a, const char *arg, cli_paths *p, const char *delimiter_opt, int *bad);
+/* Nonzero (after printing why) when channel options came without --paths. */
+int cli_paths_check(const cli_paths *p, const char *cmd);
+
+/* The "Channels" section of `cvm report`: last touch, linear and Markov
+ * order 1 credit, removal effects and ROI, computed before the report is
+ * opened so that bad paths leave nothing written. */
+typedef struct cli_channels cli_channels;
+int cli_channels_compute(cli_channels **out, const cli_paths *p);
+void cli_channels_write(FILE *f, const cli_channels *ch);
+void cli_channels_free(cli_channels *ch);
+
 int cmd_simulate(int argc, char **argv);
 int cmd_summary(int argc, char **argv);
 int cmd_fit(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_segment(int argc, char **argv);
+int cmd_attribute(int argc, char **argv);
 
 #endif

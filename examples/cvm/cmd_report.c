@@ -26,6 +26,7 @@ typedef struct report_args {
     const char *out;
     cli_input in;
     unsigned long long top;
+    cli_paths paths; /* --paths FILE and its options: the Channels section */
 } report_args;
 
 /* ---- options (those of `cvm summary`, plus --top) ---- */
@@ -49,7 +50,8 @@ static int parse(int argc, char **argv, report_args *r)
     int bad = 0;
     cli_args_init(&a, argc, argv, 2);
     while (!bad && (arg = cli_args_next(&a)) != NULL) {
-        if (cli_input_opt(&a, arg, &r->in, &bad)) {
+        if (cli_input_opt(&a, arg, &r->in, &bad) ||
+            cli_paths_opt(&a, arg, &r->paths, "--paths-delimiter", &bad)) {
             continue;
         } else if (cli_opt(&a, arg, "--top", &bad)) {
             bad = bad || set_count(arg, a.value, 0, 1000000, &r->top);
@@ -61,7 +63,7 @@ static int parse(int argc, char **argv, report_args *r)
             bad = cli_error("report: unknown argument '%s'", arg);
         }
     }
-    return bad;
+    return bad || cli_paths_check(&r->paths, "report");
 }
 
 /* The generated data's split, unless the user chose one: calibration ends
@@ -842,7 +844,7 @@ static void write_segments(FILE *f, const seg_report *sg, size_t n, int64_t unit
 }
 
 static int write_report(const report_args *r, const cvm_simulate_options *sim, cvm_customers *c,
-                        const table *t, const results *res)
+                        const table *t, const results *res, const cli_channels *ch)
 {
     ranked *rank = malloc(t->n * sizeof *rank);
     seg_report sg;
@@ -877,6 +879,9 @@ static int write_report(const report_args *r, const cvm_simulate_options *sim, c
         }
         write_concentration(out.f, rank, t->n);
         write_segments(out.f, &sg, t->n, r->in.view.unit_seconds);
+        if (ch != NULL) {
+            cli_channels_write(out.f, ch);
+        }
         rc = cli_out_close(&out, 1);
     }
     seg_report_free(&sg);
@@ -889,11 +894,13 @@ int cmd_report(int argc, char **argv)
     report_args r;
     cvm_simulate_options sim = CVM_SIMULATE_OPTIONS_INIT;
     cvm_customers *c = NULL;
+    cli_channels *ch = NULL;
     table t;
     results res;
     int rc;
     memset(&r, 0, sizeof r);
     cli_input_init(&r.in);
+    cli_paths_init(&r.paths);
     r.top = 10;
     sim.customers = SIM_CUSTOMERS;
     sim.seed = SIM_SEED;
@@ -911,7 +918,11 @@ int cmd_report(int argc, char **argv)
     }
     memset(&t, 0, sizeof t);
     memset(&res, 0, sizeof res);
-    rc = load(c, &r, &sim);
+    /* The paths first: they are quick to read, and bad ones fail fast. */
+    rc = r.paths.file ? cli_channels_compute(&ch, &r.paths) : CLI_OK;
+    if (rc == CLI_OK) {
+        rc = load(c, &r, &sim);
+    }
     if (rc == CLI_OK) {
         rc = summarise(&t, c, &r);
     }
@@ -919,8 +930,9 @@ int cmd_report(int argc, char **argv)
         rc = analyse(&res, &t, &r, c);
     }
     if (rc == CLI_OK) {
-        rc = write_report(&r, r.file ? NULL : &sim, c, &t, &res);
+        rc = write_report(&r, r.file ? NULL : &sim, c, &t, &res, ch);
     }
+    cli_channels_free(ch);
     results_free(&res);
     table_free(&t);
     cvm_customers_free(c);

@@ -70,14 +70,57 @@ static int usage(FILE *f)
           "      profile (CLV as predict's defaults: 12 periods of 1 time unit, 1% each).\n"
           "      The column options are fit's, without --weights (a row is a customer).\n",
           f);
+    fputs("  attribute (--paths FILE | --touchpoints FILE)\n"
+          "           --model first|last|linear|decay|position|markov|shapley [--order K]\n"
+          "           [--max-steps N] [--no-null] [--shapley conversions|rate]\n"
+          "           [--half-life DAYS] [--lookback DAYS] [--delimiter C] [--separator C]\n"
+          "           [--path COL] [--conversions COL] [--value COL] [--null COL]\n"
+          "           [--id COL] [--date COL] [--channel COL] [--spend FILE] [--json]\n"
+          "           [-o FILE]\n"
+          "      channel credit from customer journeys: channel,conversions,value, one row\n"
+          "      per channel in order of first appearance (+ removal_effect for markov,\n"
+          "      + spend,roi,cost_per_conversion with --spend). --paths reads aggregated\n"
+          "      journeys in ChannelAttribution's format: columns path (channels joined\n"
+          "      by '>', see --separator), total_conversions, total_conversion_value and\n"
+          "      total_null, comma-separated (--delimiter ';' for its Data.csv); the value\n"
+          "      and null columns may be absent unless named, or left out with \"none\"\n"
+          "      (--no-null also ignores the nulls); FILE cannot be '-'. --touchpoints\n"
+          "      FILE (or '-') reads one event per row, columns id, date, channel, value\n"
+          "      (optional): a row with a channel is a touch, a row with an empty channel\n"
+          "      a conversion of that customer worth value (default 0; ISO dates or\n"
+          "      date-times, or YYYYMMDD). A conversion's journey holds the customer's\n"
+          "      touches since the previous conversion, at most --lookback days (default\n"
+          "      30, 0: no limit) before it; touches after the last conversion are a\n"
+          "      journey that did not convert (a null). Models: first, last, linear touch\n"
+          "      (repeats count); decay (touchpoints only): weight 2^(-age/half-life),\n"
+          "      --half-life default 7 days; position: 40/20/40 (one touch 100%,\n"
+          "      two 50/50); markov: Markov chain of order K (1-4, default 1), credit in\n"
+          "      proportion to the channels' removal effects, exact, or with journeys cut\n"
+          "      after --max-steps N transitions (ChannelAttribution's simulation);\n"
+          "      transitions weighted by conversions and nulls (--no-null: conversions);\n"
+          "      shapley: Shapley values over at most 20 channels, of conversions\n"
+          "      (default; an equal split of each journey) or of conversion rates\n"
+          "      (--shapley rate; may be negative). --spend FILE: CSV channel,spend,\n"
+          "      every channel known; roi = value / spend, cost_per_conversion = spend /\n"
+          "      conversions (0 when dividing by 0; empty for channels not in FILE).\n"
+          "      --json: one object {model, channels: [{channel, conversions, value,\n"
+          "      ...}], totals: {conversions, value[, spend]}[, p_conversion]}.\n",
+          f);
     fputs("  report [FILE] [summary's reading and time options] [--top N] [-o FILE]\n"
+          "           [--paths FILE [--paths-delimiter C] [--separator C] [--path COL]\n"
+          "           [--conversions COL] [--value COL] [--null COL] [--no-null]\n"
+          "           [--spend FILE]]\n"
           "      a plain-text customer value report: BG/NBD and Gamma-Gamma fits, holdout\n"
           "      accuracy (with --observation-end), the top N (default 10) customers by\n"
           "      CLV over 12 months (1% a month) and value concentration. Without FILE:\n"
           "      5000 customers simulated in memory (seed 42), in weeks, with 39 weeks of\n"
           "      calibration and 39 of holdout. Ends with segments: RFM segments with their\n"
           "      CLV, value tiers (top 1%, next 9%, next 40%, bottom 50% by CLV) and\n"
-          "      lifecycle stages (new, active, at risk, lapsed; P(alive) from BG/NBD)\n"
+          "      lifecycle stages (new, active, at risk, lapsed; P(alive) from BG/NBD).\n"
+          "      With --paths (read as attribute reads them; --paths-delimiter default\n"
+          "      ','): a Channels section with last touch, linear and Markov (order 1)\n"
+          "      conversions and value per channel, removal effects and, with --spend,\n"
+          "      ROI of the Markov value\n"
           "\n"
           "COL is a header name or a 1-based column index. FILE '-' is standard input.\n"
           "Exit status: 0 success, 2 bad input or usage (including a model fit that does\n"
@@ -115,6 +158,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "report") == 0) {
         return cmd_report(argc, argv);
+    }
+    if (strcmp(argv[1], "attribute") == 0) {
+        return cmd_attribute(argc, argv);
     }
     cli_error("unknown command '%s' (try cvm --help)", argv[1]);
     return CLI_BAD;
