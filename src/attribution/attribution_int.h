@@ -66,9 +66,103 @@ const char *cvm__chain_state_name(const cvm__chain *c, size_t index);
 /* Dense row-major transition matrix (states^2 doubles). */
 void cvm__chain_matrix(const cvm__chain *c, double *out);
 
+/* The chain as markov.c hands it to the solvers (markov_solve.c): state 0 is
+ * the start, 1 conversion and 2 null (absorbing: no transitions stored),
+ * 3..n-1 the k-gram states; state i moves to col[e] with probability prob[e]
+ * for e in row[i] .. row[i+1]-1. `dead` (n flags, or NULL) marks removed
+ * states: a transition into one ends in null. */
+typedef struct cvm__sparse {
+    size_t n;
+    const size_t *row;
+    const uint32_t *col;
+    const double *prob;
+} cvm__sparse;
+
+/* P(absorption in conversion from the start), infinite horizon, by
+ * Gauss-Seidel sweeps of a lower bound (from 0) and an upper bound (from 1)
+ * that bracket it; stops once hi - lo <= tol * max(lo, scale) at the start
+ * (or <= 100 tol once a sweep changes nothing: rounding's limit), and
+ * returns (lo + hi) / 2. CVM_E_NOT_CONVERGED after `max_sweeps` or when
+ * stuck short of that.
+ * `work`: 2n doubles. *sweeps (may be NULL) gets the sweeps done. */
+cvm_status cvm__markov_absorb(const cvm__sparse *m, const unsigned char *dead, double tol,
+                              double scale, size_t max_sweeps, double *work, double *p,
+                              size_t *sweeps);
+/* The same by eliminating states (Grassmann-Taksar-Heyman: no subtraction,
+ * so accurate however slowly the chain mixes); dense, for small chains.
+ * `work`: n * n doubles. */
+void cvm__markov_eliminate(const cvm__sparse *m, const unsigned char *dead, double *work,
+                           double *p);
+/* P(conversion within `steps` transitions from the start). `work`: 2n doubles. */
+void cvm__markov_horizon(const cvm__sparse *m, const unsigned char *dead, size_t steps,
+                         double *work, double *p);
+
 /* ---- Shapley values (shapley.c) --------------------------------------- */
 
 cvm_status cvm__shapley(const cvm__journeys *j, int32_t value_kind, const cvm_allocator *a,
                         cvm__credit *out, char *err, size_t errlen);
+
+
+/* ---- the handle (attribution.c, paths.c, touches.c) ------------------ */
+
+/* Aggregated paths, merged on their channel sequence: path p's channels are
+ * seq[offset[p] .. offset[p+1]-1]; offset has npaths + 1 entries once a path
+ * exists. Laid out as cvm__journeys wants them, so the view borrows them. */
+typedef struct cvm__paths {
+    cvm__vec seq;                /* uint32_t */
+    cvm__vec offset;             /* size_t */
+    cvm__vec conv, value, nulls; /* double, one per path */
+    uint64_t *slots;             /* (hash high 32 bits << 32) | (path + 1); 0 empty */
+    size_t mask;                 /* slots - 1, 0 before the first path */
+    size_t longest;
+} cvm__paths;
+
+/* A touch (channel < UINT32_MAX) or a conversion (channel UINT32_MAX). */
+typedef struct cvm__event {
+    uint32_t customer;
+    uint32_t channel;
+    int64_t time;
+    double value;
+} cvm__event;
+
+struct cvm_attribution {
+    cvm_allocator alloc;
+    int64_t lookback;   /* seconds, 0: no limit */
+    char separator;
+    cvm__idtable channels; /* stride 8 */
+    cvm__vec names;        /* char *: NUL-terminated, per channel */
+    cvm__vec scratch;      /* uint32_t: the path being added */
+    cvm__paths paths;
+    cvm__idtable customers; /* stride 8 */
+    cvm__vec events;        /* cvm__event, arrival order (sorted at run time) */
+    /* The journey view: valid until the input changes; owns the arrays
+     * below when touches exist, else borrows the paths. */
+    int view_valid;
+    cvm__journeys view;
+    cvm__vec v_offset, v_channel, v_age, v_conv, v_value, v_nulls;
+    /* The last run: model -1 for none. */
+    int32_t model;
+    size_t nresult;
+    double *res_conv, *res_value, *res_removal, p_conversion;
+    cvm__chain *chain;
+    char errmsg[CVM__ERRMSG_LEN];
+};
+
+/* Format the handle's message and return `st`. */
+cvm_status cvm__aerr(cvm_attribution *a, cvm_status st, const char *fmt, ...) CVM__PRINTF(3, 4);
+/* The input changed: drop the view and the last result. */
+void cvm__attr_changed(cvm_attribution *a);
+/* Intern channel `s` (`n` bytes, trimmed of blanks here). CVM_E_INVALID
+ * with *problem set (empty, longer than 255 bytes, holds a NUL byte), or
+ * CVM_E_NOMEM. Undo with cvm__attr_forget_channels(a, count before). */
+cvm_status cvm__attr_channel(cvm_attribution *a, const char *s, size_t n, uint32_t *index,
+                             const char **problem);
+void cvm__attr_forget_channels(cvm_attribution *a, size_t count);
+/* The journeys of the input (built once per input state). */
+cvm_status cvm__attr_journeys(cvm_attribution *a, const cvm__journeys **out);
+void cvm__paths_free(cvm__paths *p, const cvm_allocator *al);
+/* Append the touchpoint journeys to the view's arrays (which may hold the
+ * paths already); sorts a->events. */
+cvm_status cvm__touch_journeys(cvm_attribution *a, size_t *njourneys, size_t *longest);
 
 #endif
