@@ -1165,11 +1165,64 @@ START_TEST(failing_allocator)
 }
 END_TEST
 
+/* Totals that overflow are reported, not turned into NaN credit; a
+ * truncated horizon past the work limit is refused; a very long cycle
+ * (one path of 20000 alternating touches, order 2) still converges, to the
+ * documented 1e-9 where rounding stalls the iteration. */
+START_TEST(run_limits)
+{
+    cvm_attribution *a = NULL;
+    cvm_attribution_run_options o = CVM_ATTRIBUTION_RUN_OPTIONS_INIT;
+    char *path = malloc(20000 * 2);
+    double p;
+    size_t i;
+    ck_assert_int_eq(cvm_attribution_new(&a, NULL), CVM_OK);
+    ck_assert_int_eq(cvm_attribution_add_path(a, "a > b", 5, 1e308, 1, 0), CVM_OK);
+    ck_assert_int_eq(cvm_attribution_add_path(a, "b > c", 5, 1e308, 1, 0), CVM_OK);
+    for (o.model = CVM_ATTR_FIRST; o.model <= CVM_ATTR_SHAPLEY; o.model++) {
+        if (o.model == CVM_ATTR_DECAY) {
+            continue;
+        }
+        ck_assert_int_eq(cvm_attribution_run(a, &o), CVM_E_RANGE);
+        ck_assert_msg(strstr(cvm_attribution_errmsg(a), "overflow"), "%s", cvm_attribution_errmsg(a));
+    }
+    cvm_attribution_free(a);
+
+    ck_assert_int_eq(cvm_attribution_new(&a, NULL), CVM_OK);
+    {
+        uint32_t r = 12345;
+        for (i = 0; i < 20000; i++) { /* 20 channels, order 2: ~400 states, past dense */
+            r = r * 1103515245u + 12345u;
+            path[2 * i] = (char)('a' + (r >> 16) % 20);
+            path[2 * i + 1] = '>';
+        }
+    }
+    ck_assert_int_eq(cvm_attribution_add_path(a, path, 2 * 20000 - 1, 1, 1, 1), CVM_OK);
+    o = (cvm_attribution_run_options)CVM_ATTRIBUTION_RUN_OPTIONS_INIT;
+    o.order = 2;
+    ck_assert_msg(cvm_attribution_run(a, &o) == CVM_OK, "%s", cvm_attribution_errmsg(a));
+    ck_assert_int_eq(cvm_attribution_removal_effects(a, NULL, 0, &p), CVM_E_INVALID);
+    {
+        double eff[20];
+        ck_assert_uint_eq(cvm_attribution_channel_count(a), 20);
+        ck_assert_uint_gt(cvm_attribution_state_count(a), 256 + 3);
+        ck_assert_int_eq(cvm_attribution_removal_effects(a, eff, 20, &p), CVM_OK);
+    }
+    ck_assert_msg(fabs(p - 0.5) <= 1e-9, "P(conv) %.17g", p);
+    o.max_steps = INT32_MAX;
+    ck_assert_int_eq(cvm_attribution_run(a, &o), CVM_E_INVALID);
+    ck_assert_msg(strstr(cvm_attribution_errmsg(a), "work limit"), "%s", cvm_attribution_errmsg(a));
+    cvm_attribution_free(a);
+    free(path);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("attribution");
     TCase *tc = tcase_create("attribution");
     tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, run_limits);
     tcase_add_test(tc, options_init_match_macros);
     tcase_add_test(tc, new_bad_options);
     tcase_add_test(tc, tiny_heuristics);

@@ -135,7 +135,8 @@ typedef struct cvm_attribution_run_options {
     int32_t order;         /* Markov order 1..4 (default 1) */
     int32_t max_steps;     /* Markov: 0 = infinite horizon, exact (default); n > 0 = a path
                               is cut after n transitions, as ChannelAttribution's
-                              simulation does (its default n is the longest path) */
+                              simulation does (its default allows the longest journey's
+                              states + 2 transitions); bounded by a work limit */
     int32_t use_nulls;     /* Markov: 1 = weight transitions by conversions + nulls (default);
                               0 = conversions only */
     int32_t shapley;       /* a cvm_shapley_value (default CVM_SHAPLEY_CONVERSIONS) */
@@ -151,10 +152,13 @@ CVM_API cvm_status cvm_attribution_run_options_init(cvm_attribution_run_options 
 
 /* Run a model over all journeys; the result stays in `a` until the next run
  * or input. Attributed conversions sum to the total conversions (and values
- * to the total value) for every model. Errors:
- * CVM_E_EMPTY (no journey, or no conversion), CVM_E_INVALID (bad options;
- * decay without touch times; Shapley with more than 20 channels),
- * CVM_E_NOT_CONVERGED, CVM_E_NOMEM. */
+ * to the total value) for every model. Markov probabilities are exact to
+ * 1e-14 relative, or to 1e-9 where rounding stalls the iteration (very long
+ * cycles). Errors: CVM_E_EMPTY (no journey, or no conversion),
+ * CVM_E_INVALID (bad options; decay without touch times; Shapley with more
+ * than 20 channels; a max_steps horizon that reaches no conversion or
+ * exceeds the work limit of 4e9 transition visits), CVM_E_RANGE (totals
+ * that overflow), CVM_E_NOT_CONVERGED, CVM_E_NOMEM. */
 CVM_API cvm_status cvm_attribution_run(cvm_attribution *a, const cvm_attribution_run_options *opts);
 
 /* The last run's credit per channel (n = cvm_attribution_channel_count()):

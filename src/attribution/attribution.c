@@ -312,16 +312,39 @@ static cvm_status check_run_options(cvm_attribution *a, const cvm_attribution_ru
 
 static cvm_status check_journeys(cvm_attribution *a, const cvm__journeys *j)
 {
-    double conv = 0;
+    double conv = 0, value = 0, all = 0;
     size_t i;
     if (j->n == 0) {
         return cvm__aerr(a, CVM_E_EMPTY, "no journeys");
     }
     for (i = 0; i < j->n; i++) {
         conv += j->conversions[i];
+        value += j->value[i];
+        all += j->conversions[i] + j->nulls[i];
+    }
+    /* each count is finite, but merged paths and sums can overflow: every
+     * model divides by or scales with these totals */
+    if (!isfinite(conv) || !isfinite(value) || !isfinite(all)) {
+        return cvm__aerr(a, CVM_E_RANGE,
+                         "the total conversions, value or journeys overflow (%g, %g, %g)", conv,
+                         value, all);
     }
     if (!(conv > 0)) {
         return cvm__aerr(a, CVM_E_EMPTY, "no journey converted");
+    }
+    return CVM_OK;
+}
+
+/* Whatever a model computed, no NaN or infinity reaches the caller. */
+static cvm_status check_credit(cvm_attribution *a, size_t nc)
+{
+    size_t i;
+    for (i = 0; i < nc; i++) {
+        if (!isfinite(a->res_conv[i]) || !isfinite(a->res_value[i]) ||
+            (a->res_removal != NULL && !isfinite(a->res_removal[i]))) {
+            return cvm__aerr(a, CVM_E_RANGE, "the credit of channel %s cannot be represented",
+                             cvm_attribution_channel_name(a, i));
+        }
     }
     return CVM_OK;
 }
@@ -372,6 +395,9 @@ cvm_status cvm_attribution_run(cvm_attribution *a, const cvm_attribution_run_opt
     default:
         st = cvm__heuristic(j, &o, &credit, a->errmsg, sizeof a->errmsg);
         break;
+    }
+    if (st == CVM_OK) {
+        st = check_credit(a, nc);
     }
     if (st != CVM_OK) {
         drop_result(a);

@@ -37,6 +37,8 @@
 /* Chains of at most this many states are solved by dense state elimination
  * (exact whatever the mixing, n^3 / 3 per solve); larger ones iteratively. */
 #define DENSE_MAX 256
+/* Transitions visited by all the truncated-horizon solves of one run. */
+#define HORIZON_WORK_MAX 4e9
 
 /* A k-gram: channel + 1 for each touch, 0 past its length. */
 typedef struct gram {
@@ -575,13 +577,25 @@ cvm_status cvm__markov(const cvm__journeys *j, const cvm_attribution_run_options
         goto done;
     }
     steps = (size_t)o->max_steps;
+    /* a horizon costs steps sweeps over the transitions per solve, and there
+     * is one solve per channel: bound it, as the exact solver bounds its sweeps */
+    if ((double)steps * (double)c->row[c->n] * (double)(nch + 1) > HORIZON_WORK_MAX) {
+        st = cvm__errf(err, errlen, CVM_E_INVALID,
+                       "Markov: max_steps %zu is too many for %zu transitions and %zu channels "
+                       "(work limit 4e9); use 0, the exact infinite horizon",
+                       steps, c->row[c->n], nch);
+        goto done;
+    }
     st = solve(&m, NULL, steps, 0.0, work, &p, err, errlen);
     if (st != CVM_OK) {
         goto done;
     }
     if (!(p > 0)) {
-        st = cvm__errf(err, errlen, CVM_E_INVALID,
-                       "Markov: no conversion is reachable within %zu transitions", steps);
+        st = steps > 0 ? cvm__errf(err, errlen, CVM_E_INVALID,
+                                   "Markov: no conversion is reachable within %zu transitions",
+                                   steps)
+                       : cvm__errf(err, errlen, CVM_E_INVALID,
+                                   "Markov: no conversion is reachable");
         goto done;
     }
     for (i = 0; i < nch; i++) {
