@@ -1,0 +1,503 @@
+-- Tests of the Lua 5.4 binding. Run with LUA_CPATH pointing at the built
+-- cvm.so; CVM_SHARED_DATA names the reference data directory (the CDNOW
+-- check is skipped when it is absent). Exits non-zero on the first failure.
+local cvm = require "cvm"
+
+local passed = 0
+local function check(name, fn)
+  local ok, err = xpcall(fn, debug.traceback)
+  if not ok then
+    io.stderr:write("FAIL ", name, ": ", tostring(err), "\n")
+    os.exit(1)
+  end
+  passed = passed + 1
+  print("ok " .. passed .. " - " .. name)
+end
+
+local function near(a, b, tol, what)
+  assert(type(a) == "number", (what or "value") .. " is not a number: " .. tostring(a))
+  assert(math.abs(a - b) <= tol, string.format("%s: %.12g vs %.12g", what or "value", a, b))
+end
+
+-- A failure: nil, message, numeric code equal to cvm.status[name].
+local function fails(name, ok, msg, code)
+  assert(ok == nil, "expected failure, got " .. tostring(ok))
+  assert(type(msg) == "string" and #msg > 0, "no message")
+  assert(code == cvm.status[name], string.format("code %s, expected %s (%s)", tostring(code), name, msg))
+  return msg
+end
+
+local tmpdir = os.getenv("TMPDIR") or "/tmp"
+local function tmpname(stem)
+  return string.format("%s/cvm-lua-%d-%s", tmpdir, math.random(1, 1 << 30), stem)
+end
+
+check("version, strerror, status", function()
+  local s, n = cvm.version()
+  assert(type(s) == "string" and s:match("^%d+%.%d+%.%d+$"), s)
+  assert(math.type(n) == "integer" and n > 0)
+  assert(cvm._VERSION == s)
+  assert(cvm.status.OK == 0 and cvm.status.INVALID == 1 and cvm.status.NOT_CONVERGED == 11)
+  assert(cvm.strerror(cvm.status.INVALID) == "invalid argument", cvm.strerror(1))
+  assert(type(cvm.strerror(999)) == "string")
+end)
+
+check("parse_time, format_date", function()
+  local t = assert(cvm.parse_time("1997-09-30"))
+  assert(t == 875577600, t)
+  assert(cvm.parse_time("19970930", "yyyymmdd") == t)
+  assert(cvm.parse_time("875577600", "unix") == t)
+  assert(cvm.format_date(t) == "1997-09-30")
+  fails("PARSE", cvm.parse_time("not a date"))
+  fails("INVALID", cvm.format_date(-1e15 // 1))
+  assert(not pcall(cvm.parse_time, "1997-01-01", "bogus"))
+end)
+
+check("defaults", function()
+  local d = assert(cvm.defaults("customers"))
+  assert(d.period == 86400 and d.calibration_end == nil)
+  assert(cvm.defaults("csv").date_format == "auto" and cvm.defaults("csv").delimiter == ",")
+  assert(cvm.defaults("summary").unit == 86400)
+  assert(cvm.defaults("clv").model == "bgnbd")
+  assert(cvm.defaults("fit").starts == 4)
+  assert(next(cvm.defaults("model")) == nil)
+  assert(cvm.defaults("value").periods == 12)
+  local sim = cvm.defaults("simulate")
+  assert(sim.customers == 1000 and sim.params[1] == 0.243 and sim.unit == 604800)
+  assert(cvm.defaults("rfm").bins == 5 and cvm.defaults("rfm").ties == "quantile")
+  assert(cvm.defaults("kmeans").k == 8 and cvm.defaults("kmeans").scaling == "none")
+  assert(#cvm.defaults("tiers").shares == 3)
+  assert(cvm.defaults("lifecycle").new_age == 4)
+  assert(cvm.defaults("attribution").separator == ">")
+  assert(cvm.defaults("paths_csv").conversions == "total_conversions")
+  local run = cvm.defaults("run")
+  assert(run.model == "markov" and run.order == 1 and run.use_nulls == true)
+  assert(not pcall(cvm.defaults, "nope"))
+end)
+
+check("model names", function()
+  assert(cvm.model_name(0) == "bgnbd" and cvm.model_name(3) == "bgbb")
+  assert(cvm.model_name(9) == nil)
+  assert(cvm.model_from_name("pareto") == 1)
+  fails("NOT_FOUND", cvm.model_from_name("bg/nbd"))
+end)
+
+check("customers basics, summary, save/load, merge", function()
+  local c <close> = assert(cvm.customers{calibration_end = "2020-01-10"})
+  assert(tostring(c):match("^cvm.customers"))
+  assert(c:add("alice", "2020-01-01", 10))
+  assert(c:add("alice", "2020-01-05", 20))
+  assert(c:add("bob", "2020-01-03", 5))
+  assert(c:add("alice", "2020-01-15", 7)) -- holdout
+  assert(c:count() == 2 and c:transactions() == 4)
+  assert(c:find("bob") == 2 and c:id(1) == "alice")
+  fails("NOT_FOUND", c:find("carol"))
+  fails("NOT_FOUND", c:id(7))
+  fails("RANGE", c:add("x", 0, -1))
+  assert(c:errmsg() ~= "")
+  local s = c:summary{unit = "day", observation_end = "2020-01-20"}
+  assert(s.n == 2 and #s.frequency == 2 and s.x == s.frequency and s.t_x == s.recency)
+  assert(s.index[1] == 1 and s.index[2] == 2)
+  assert(s.frequency[1] == 1 and s.recency[1] == 4 and s.T[1] == 9, s.T[1])
+  assert(s.monetary[1] == 20 and s.frequency_holdout[1] == 1 and s.duration_holdout[1] == 10)
+  assert(s.frequency[2] == 0 and s.T[2] == 7)
+  local r = assert(c:row(1, {unit = "day"}))
+  assert(r.frequency == 1 and r.T == 9)
+  assert(c:summary_rows() == 2)
+  local curve = assert(c:repeat_curve("2020-01-01", "day", 20))
+  assert(#curve == 20 and curve[20] == 2, curve[20])
+
+  local path = tmpname("customers.cvm")
+  assert(c:save(path))
+  local c2 <close> = assert(cvm.load_customers(path))
+  assert(c2:count() == 2 and c2:transactions() == 4)
+  os.remove(path)
+  fails("IO", cvm.load_customers(path))
+
+  local d <close> = assert(cvm.customers{calibration_end = "2020-01-10"})
+  assert(d:add_batch({"carol", "dave", "carol"}, {"2020-01-02", "2020-01-02", "2020-01-04"}, {1, 2, 3}))
+  assert(d:count() == 2 and d:transactions() == 3)
+  assert(c:merge(d))
+  assert(c:count() == 4 and c:transactions() == 7)
+  local e <close> = assert(cvm.customers{period = "week"})
+  fails("MISMATCH", c:merge(e))
+  assert(not pcall(c.add, c, "x", "not a date", 1))  -- misuse raises
+end)
+
+check("customers csv", function()
+  local c <close> = assert(cvm.customers())
+  assert(c:load_csv_buffer("id,date,amount\na,2020-01-01,1\nb,2020-01-02,2.5\na,2020-02-01,3\n"))
+  assert(c:count() == 2 and c:transactions() == 3)
+  local msg = fails("PARSE", c:load_csv_buffer("id,date,amount\na,2020-01-01,abc\n", nil, "mem.csv"))
+  assert(msg:find("mem.csv"), msg)
+  assert(c:transactions() == 3) -- all or nothing
+  assert(c:load_csv_buffer("d;who;v\n20200301;z;4\n",
+    {id = "who", date = "d", amount = "v", delimiter = ";", date_format = "yyyymmdd"}))
+  assert(c:count() == 3)
+  fails("NOT_FOUND", c:load_csv_buffer("x,y\n1,2\n", {id = "nope"}))
+  local path = tmpname("tx.csv")
+  local f = assert(io.open(path, "w"))
+  f:write("q 2020-01-01 1\nq 2020-01-03 2\n")
+  f:close()
+  assert(c:load_csv(path, {whitespace = true, header = false}))
+  assert(c:count() == 4)
+  os.remove(path)
+  fails("IO", c:load_csv(path))
+end)
+
+check("__close and __gc are one idempotent release", function()
+  local saved
+  do
+    local c <close> = assert(cvm.customers())
+    saved = c
+    assert(c:count() == 0)
+  end
+  assert(tostring(saved):find("closed"))
+  assert(not pcall(saved.count, saved)) -- using a closed handle raises
+  saved:close()                          -- closing again is a no-op
+  getmetatable(saved).__gc(saved)
+  getmetatable(saved).__close(saved)
+  local handles = {
+    cvm.customers(), cvm.clv(), cvm.spend(), cvm.retention(), cvm.rfm(), cvm.kmeans{k = 2},
+    cvm.tiers(), cvm.attribution(),
+  }
+  for _, h in ipairs(handles) do
+    local mt = getmetatable(h)
+    assert(mt.__name:match("^cvm%.%a+$"), mt.__name)
+    assert(mt.__gc == mt.__close)
+    h:close()
+    h:close()
+    mt.__gc(h)
+    assert(tostring(h):find("closed"))
+  end
+  collectgarbage()
+  collectgarbage()
+end)
+
+check("constructors fail with nil, msg, code", function()
+  fails("INVALID", cvm.customers{period = 0})
+  fails("INVALID", cvm.rfm{bins = 1})
+  fails("INVALID", cvm.tiers{shares = {0.5, 0.2}})
+  assert(not pcall(cvm.clv, {model = "nope"}))
+end)
+
+check("clv: set params, predictions, score, value, save", function()
+  local m <close> = assert(cvm.clv{model = "bgnbd"})
+  assert(m:kind() == "bgnbd" and m:param_count() == 4 and m:param_name(1) == "r")
+  assert(m:param_name(5) == nil)
+  fails("INVALID", m:p_alive({1}, {1}, {2}))       -- not fitted
+  fails("INVALID", m:params())
+  fails("RANGE", m:set_params{1, -1, 1, 1})
+  assert(m:set_params{0.243, 4.414, 0.793, 2.426})
+  local p = m:params()
+  assert(p[1] == 0.243 and p.alpha == 4.414 and p.b == 2.426)
+  local x, tx, T = {0, 2, 5}, {0, 10, 30}, {38, 38, 38}
+  local pa = assert(m:p_alive(x, tx, T))
+  assert(#pa == 3 and pa[1] == 1 and pa[2] > 0 and pa[2] < 1)
+  local ex = assert(m:expected(39, x, tx, T))
+  assert(ex[3] > ex[1])
+  local en = assert(m:expected_new{10, 20})
+  assert(en[2] > en[1] and en[1] > 0)
+  local pc = assert(m:prob_count({10, 10}, {0, 1}))
+  assert(pc[1] > pc[2] and pc[1] < 1)
+  local ll, total = assert(m:loglik(x, tx, T))
+  near(ll[1] + ll[2] + ll[3], total, 1e-9, "loglik total")
+  local msg = fails("INVALID", m:p_alive({1}, {5}, {2}))
+  assert(msg:find("row") or #msg > 0)
+  assert(not pcall(m.p_alive, m, {1, 2}, {1}, {2}))  -- length mismatch raises
+  local sp <close> = assert(cvm.spend())
+  assert(sp:set_params{6.25, 3.74, 15.44})
+  local sc = assert(m:score{x = x, t_x = tx, T = T, monetary = {0, 20, 30}, spend = sp, horizon = 39})
+  for i = 1, 3 do near(sc.p_alive[i], pa[i], 1e-12, "score p_alive") end
+  for i = 1, 3 do near(sc.expected[i], ex[i], 1e-9, "score expected") end
+  local v = assert(m:value{x = x, t_x = tx, T = T, monetary = {0, 20, 30}, spend = sp, periods = 12,
+                           period_length = 4.348, discount_rate = 0.01})
+  for i = 1, 3 do near(sc.clv[i] / 1, sc.clv[i], 0, "clv") end
+  assert(#v == 3 and v[3] > 0)
+  local sc2 = assert(m:score{x = x, t_x = tx, T = T, horizon = 39})
+  assert(sc2.clv == nil and #sc2.p_alive == 3)
+  local rep, pred = assert(m:holdout(x, tx, T, {39, 39, 39}, {0, 1, 3}))
+  assert(rep.customers == 3 and rep.actual == 4 and #pred == 3)
+  near(rep.predicted, ex[1] + ex[2] + ex[3], 1e-9, "holdout predicted")
+  local tr = assert(m:tracking({0, 5}, {10, 20, 30}))
+  assert(#tr == 3 and tr[3] > tr[1])
+  local info = assert(m:info())
+  assert(info.fitted and not info.has_stderr)
+  local path = tmpname("clv.cvm")
+  assert(m:save(path))
+  local m2 <close> = assert(cvm.load_clv(path))
+  assert(m2:params().r == 0.243)
+  os.remove(path)
+  fails("IO", cvm.load_clv(path))
+  local bad = tmpname("bad.cvm")
+  local f = assert(io.open(bad, "wb")); f:write("garbage garbage garbage"); f:close()
+  fails("FORMAT", cvm.load_clv(bad))
+  os.remove(bad)
+end)
+
+check("clv fit on simulated data, spend fit", function()
+  local sim = assert(cvm.simulate{customers = 300, seed = 7})
+  assert(#sim.customer == #sim.time and #sim.time == #sim.amount and #sim.customer > 300)
+  assert(sim.customer[1] == 1)
+  local c <close> = assert(cvm.customers{calibration_end = sim.time[1] + 40 * 604800})
+  for i = 1, #sim.customer do
+    assert(c:add(tostring(sim.customer[i]), sim.time[i], sim.amount[i]))
+  end
+  local s = c:summary{unit = "week"}
+  local m <close> = assert(cvm.clv())
+  assert(m:fit(s.x, s.t_x, s.T, nil, {tolerance = 1e-8}))
+  local p, se = m:params()
+  assert(p.r > 0 and se.r > 0)
+  local info = m:info()
+  assert(info.converged and info.rows == s.n)
+  local sp <close> = assert(cvm.spend())
+  assert(sp:fit(s.x, s.monetary))
+  local sq = sp:params()
+  assert(sq.p > 0 and sq.q > 0 and sq.v > 0)
+  local e = assert(sp:expected({0, 2}, {0, 30}))
+  assert(#e == 2 and e[2] > 0)
+  assert(sp:info().fitted)
+  local path = tmpname("spend.cvm")
+  assert(sp:save(path))
+  local sp2 <close> = assert(cvm.load_spend(path))
+  near(sp2:params().p, sq.p, 0, "spend load")
+  os.remove(path)
+  fails("INVALID", m:fit({1}, {0}, {5}))   -- x > 0 with t_x = 0
+  assert(m:errmsg() ~= "")
+  fails("INVALID", sp:fit({1.5}, {3}))
+  -- simulate with a callback, stopping early; errors in the callback propagate
+  local count = 0
+  assert(cvm.simulate({customers = 50, model = "pareto", params = {0.55, 10.6, 0.61, 11.7}},
+    function(cust, t, amt)
+      assert(math.type(cust) == "integer" and cust >= 1 and math.type(t) == "integer" and amt >= 0)
+      count = count + 1
+      return count == 10
+    end))
+  assert(count == 10)
+  local ok, err = pcall(cvm.simulate, {customers = 5}, function() error("boom") end)
+  assert(not ok and tostring(err):find("boom"))
+  fails("INVALID", cvm.simulate{customers = 1, params = {0, 1, 1, 1}})
+end)
+
+check("retention", function()
+  local r <close> = assert(cvm.retention())
+  assert(r:fit{1000, 631, 468, 382, 326, 289, 262, 241})
+  local p = r:params()
+  near(p.alpha, 0.704, 0.001, "alpha") -- Fader & Hardie 2007, regular customers
+  near(p.beta, 1.182, 0.001, "beta")
+  local s = assert(r:survival{0, 1, 2})
+  assert(s[1] == 1 and s[2] < 1)
+  local rr = assert(r:rate{1, 2})
+  near(rr[1], s[2], 1e-12, "rate 1")
+  assert(r:lifetime(0.1) > 1)
+  fails("RANGE", r:lifetime(0))  -- alpha <= 1: infinite mean lifetime
+  assert(r:info().fitted)
+  fails("INVALID", r:fit{10, 20})
+  local path = tmpname("ret.cvm")
+  assert(r:save(path))
+  local r2 <close> = assert(cvm.load_retention(path))
+  near(r2:params().alpha, p.alpha, 0, "retention load")
+  assert(r2:set_params{1, 2})
+  os.remove(path)
+end)
+
+check("rfm", function()
+  local rfm <close> = assert(cvm.rfm{bins = 5})
+  local rec, freq, mon = {}, {}, {}
+  for i = 1, 100 do
+    rec[i] = i; freq[i] = (i * 7) % 13; mon[i] = i * 1.5
+  end
+  fails("INVALID", rfm:score({1}, {1}, {1}))  -- not fitted
+  assert(rfm:fit(rec, freq, mon))
+  local R, F, M = rfm:fit_scores()
+  assert(#R == 100 and R[1] == 5 and R[100] == 1 and M[1] == 1 and M[100] == 5)
+  local R2, F2, M2 = assert(rfm:score({1, 100}, {0, 12}, {1.5, 150}))
+  assert(R2[1] == 5 and R2[2] == 1 and F2[1] == 1 and M2[2] == 5)
+  local bp = assert(rfm:breakpoints("monetary"))
+  assert(#bp == 4 and bp[1] < bp[4])
+  assert(rfm:segment_count() > 1)
+  local names = rfm:segments()
+  assert(names[#names] == "Others" and rfm:segment_name(#names) == "Others")
+  local seg, segnames = assert(rfm:segment({5, 1}, {5, 1}, {5, 1}))
+  assert(segnames[1] == "Champions", segnames[1])
+  assert(rfm:segment_name(seg[1]) == "Champions")
+  fails("INVALID", rfm:segment({6}, {1}, {1}))
+  fails("INVALID", rfm:fit({-1}, {1}, {1}))
+  assert(rfm:set_rules{{name = "top", r = {4, 5}, f = {4, 5}}, {name = "low", r = 1}})
+  assert(rfm:segment_count() == 3 and rfm:segment_name(1) == "top")
+  local _, sn = rfm:segment({5, 1, 3}, {5, 2, 3}, {1, 1, 1})
+  assert(sn[1] == "top" and sn[2] == "low" and sn[3] == "Others")
+  local path = tmpname("rfm.cvm")
+  assert(rfm:save(path))
+  local r2 <close> = assert(cvm.load_rfm(path))
+  assert(r2:segment_name(1) == "top")
+  fails("INVALID", r2:fit_scores())
+  os.remove(path)
+  local rank <close> = assert(cvm.rfm{ties = "rank", map = "rf_grid"})
+  assert(rank:fit(rec, freq, mon))
+end)
+
+check("kmeans", function()
+  local X = {}
+  for i = 1, 20 do X[i] = {i % 2 == 0 and 0 + i * 0.01 or 10 + i * 0.01, i % 2 == 0 and 0 or 5} end
+  local km <close> = assert(cvm.kmeans{k = 2, seed = 1, n_init = 3})
+  local labels = assert(km:fit(X))
+  assert(#labels == 20 and labels[1] ~= labels[2] and labels[1] == labels[3])
+  assert(labels[1] >= 1 and labels[1] <= 2)
+  local pred = assert(km:predict{{10, 5}, {0, 0}})
+  assert(pred[1] == labels[1] and pred[2] == labels[2])
+  local info = km:info()
+  assert(info.k == 2 and info.d == 2 and info.converged)
+  local cen = km:centroids()
+  assert(#cen == 2 and #cen[1] == 2)
+  near(cen[labels[1]][2], 5, 1e-9, "centroid")
+  local sil = assert(km:silhouette(X, labels))
+  assert(sil > 0.9)
+  local elbow = assert(cvm.kmeans_elbow(X, {k_min = 1, k_max = 3, seed = 1}))
+  assert(#elbow == 3 and elbow[1] > elbow[2])
+  fails("INVALID", km:predict{{1, 2, 3}})
+  local km3 <close> = assert(cvm.kmeans{k = 30})
+  fails("INVALID", km3:fit(X))
+  local path = tmpname("km.cvm")
+  assert(km:save(path))
+  local k2 <close> = assert(cvm.load_kmeans(path))
+  local p2 = assert(k2:predict{{10, 5}})
+  assert(p2[1] == labels[1])
+  os.remove(path)
+end)
+
+check("tiers, value_tiers, lifecycle, profiles", function()
+  local clv = {}
+  for i = 1, 100 do clv[i] = i end
+  local cuts, tier = assert(cvm.value_tiers(clv))
+  assert(#cuts == 3 and cuts[1] == 100 and tier[100] == 1 and tier[1] == 4, tier[1])
+  local t2 = assert(cvm.value_tier_assign(cuts, {1000, 0}))
+  assert(t2[1] == 1 and t2[2] == 4)
+  fails("INVALID", cvm.value_tiers({1, 0 / 0}))
+  local cuts2 = assert(cvm.value_tiers(clv, {0.5}))
+  assert(#cuts2 == 1)
+  local tr <close> = assert(cvm.tiers{shares = {0.2, 0.6}})
+  local ft = assert(tr:fit(clv))
+  assert(ft[100] == 1 and ft[1] == 3)
+  assert(tr:cut_count() == 2 and #tr:cuts() == 2)
+  local at = assert(tr:assign{1000, 50})
+  assert(at[1] == 1)
+  fails("INVALID", tr:fit({}))
+  local path = tmpname("tiers.cvm")
+  assert(tr:save(path))
+  local tr2 <close> = assert(cvm.load_tiers(path))
+  assert(tr2:cut_count() == 2)
+  os.remove(path)
+
+  local names, codes = assert(cvm.lifecycle{x = {0, 3, 2, 1}, t_x = {0, 30, 5, 2}, T = {2, 31, 40, 60}})
+  assert(names[1] == "new" and codes[1] == 0 and names[2] == "active", names[2])
+  assert(names[4] == "lapsed", names[4])
+  local n2 = assert(cvm.lifecycle{x = {3}, t_x = {30}, T = {31}, p_alive = {0.05}})
+  assert(n2[1] == "lapsed")
+  fails("INVALID", cvm.lifecycle{x = {1}, t_x = {5}, T = {2}})
+
+  local prof = assert(cvm.profiles{labels = {1, 1, 2}, recency = {1, 2, 3}, frequency = {1, 1, 2},
+                                   monetary = {10, 20, 30}, clv = {1, 1, 2}})
+  assert(#prof == 2 and prof[1].count == 2 and prof[2].count == 1)
+  near(prof[1].share_customers, 2 / 3, 1e-12, "share")
+  near(prof[2].share_revenue, 60 / 90, 1e-12, "revenue share")
+  near(prof[2].share_clv, 0.5, 1e-12, "clv share")
+  fails("INVALID", cvm.profiles{labels = {1}, nsegments = 1, recency = {-1}, frequency = {1}, monetary = {1}})
+end)
+
+-- The README's tiny example (tests/test_markov.c tiny()).
+local function tiny(a)
+  assert(a:add_path("A > B > C", 2, 20, 1))
+  assert(a:add_path("A > A > B", 1, 5, 2))
+  assert(a:add_path("B", 1, 7, 3))
+  assert(a:add_path("C > A", 0, 0, 2))
+  assert(a:add_path("B > C > C", 1, 10, 0))
+end
+
+check("attribution: tiny example", function()
+  local a <close> = assert(cvm.attribution{})
+  fails("EMPTY", a:run())
+  tiny(a)
+  local ch = a:channels()
+  assert(#ch == 3 and ch[1] == "A" and a:channel_count() == 3 and a:channel_name(2) == "B")
+  assert(a:run{model = "first"})
+  local conv, val = a:credit()
+  assert(conv.A == 3 and conv.B == 2 and conv.C == 0, string.format("%g %g %g", conv.A, conv.B, conv.C))
+  assert(val.A == 25 and val.B == 17)
+  fails("INVALID", a:removal_effects())
+  assert(a:run{model = "markov", order = 1})
+  local re, pconv = a:removal_effects()
+  near(re.A, 24 / 55, 1e-9, "removal A")
+  near(re.B, 4 / 5, 1e-9, "removal B")
+  near(re.C, 36 / 55, 1e-9, "removal C")
+  assert(pconv > 0 and pconv < 1)
+  conv = a:credit()
+  near(conv.A + conv.B + conv.C, 5, 1e-9, "markov total")
+  assert(a:state_count() == 6 and a:state_name(1) == "(start)" and a:state_name(2) == "(conversion)")
+  local mtx, states = a:transitions()
+  assert(#mtx == 6 and #states == 6 and mtx[2][2] == 1)
+  local rowsum = 0
+  for j = 1, 6 do rowsum = rowsum + mtx[1][j] end
+  near(rowsum, 1, 1e-12, "row sum")
+  local roi, cost = assert(a:roi{A = 10, B = 0, C = 5})
+  assert(cost.B == 0 and roi.A > 0)
+  local roi2 = assert(a:roi{10, 0, 5})
+  near(roi2.A, roi.A, 0, "roi array")
+  fails("INVALID", a:roi{A = -1})
+  assert(a:run{model = "shapley"})
+  assert(a:run{model = "position", first_share = 0.3, last_share = 0.3})
+  assert(a:run{model = "linear"})
+  fails("INVALID", a:add_path("", 1))
+  fails("INVALID", a:run{model = "decay"}) -- no touch times
+end)
+
+check("attribution: touches and csv", function()
+  local a <close> = assert(cvm.attribution{lookback = "week"})
+  assert(a:add_touch("u1", "email", "2020-01-01"))
+  assert(a:add_touch("u1", "search", "2020-01-03"))
+  assert(a:add_conversion("u1", "2020-01-04", 50))
+  assert(a:add_touch("u2", "email", "2020-01-02"))
+  assert(a:run{model = "last"})
+  local conv, val = a:credit()
+  assert(conv.search == 1 and conv.email == 0 and val.search == 50)
+  assert(a:run{model = "decay", half_life = "day"})
+  local path = tmpname("paths.csv")
+  local f = assert(io.open(path, "w"))
+  f:write("p;c\nx > y;3\ny;1\n")
+  f:close()
+  local b <close> = assert(cvm.attribution())
+  assert(b:load_csv(path, {path = "p", conversions = "c", value = false, nulls = false, delimiter = ";"}))
+  assert(b:run{model = "first"})
+  local bc = b:credit()
+  assert(bc.x == 3 and bc.y == 1)
+  fails("NOT_FOUND", b:load_csv(path))
+  os.remove(path)
+  fails("IO", b:load_csv(path))
+end)
+
+check("CDNOW BG/NBD fit", function()
+  local dir = os.getenv("CVM_SHARED_DATA")
+  local sample = dir and (dir .. "/CDNOW_sample.txt")
+  local f = sample and io.open(sample, "r")
+  if not f then
+    print("# SKIP CDNOW data absent (CVM_SHARED_DATA)")
+    return
+  end
+  f:close()
+  local c <close> = assert(cvm.customers{calibration_end = "1997-09-30"})
+  assert(c:load_csv(sample, {whitespace = true, header = false, id = 2, date = 3, amount = 5,
+                             date_format = "yyyymmdd"}))
+  assert(c:count() == 2357 and c:transactions() == 6919)
+  local s = c:summary{unit = "week", observation_end = "1998-06-30"}
+  assert(s.n == 2357)
+  local m <close> = assert(cvm.clv{model = "bgnbd"})
+  assert(m:fit(s.x, s.t_x, s.T))
+  local p = m:params()
+  local want = {0.242595, 4.413603, 0.792922, 2.425906}
+  for i = 1, 4 do near(p[i], want[i], 1e-4 * want[i], "param " .. i) end
+  near(m:info().loglik, -9582.4292, 0.01, "loglik")
+  local rep = assert(m:holdout(s.x, s.t_x, s.T, s.duration_holdout, s.frequency_holdout))
+  near(rep.actual, 1882, 1e-9, "holdout actual")
+end)
+
+print(string.format("1..%d", passed))
