@@ -40,7 +40,7 @@ static int profile(const char *title, const int32_t *label, size_t n, size_t nse
     printf("\n%s\n%-20s %6s %6s %6s %7s %5s %7s %6s %8s %6s\n", title, "segment", "count", "cust%",
            "rev%", "recency", "freq", "spend", "alive", "CLV", "CLV%");
     for (j = 0; j < nseg; j++) {
-        char name[24];
+        char name[32]; /* "cluster " and any size_t */
         if (prof[j].count == 0) {
             continue;
         }
