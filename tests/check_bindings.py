@@ -12,7 +12,7 @@ Python: a function is bound when bindings/python/cvm/_ffi.py's TABLE has a
   cvm._UNBOUND). _ffi is imported without loading libcvm.
 
 Lua: a function is bound when `cvm_\\w+\\(` (a call) occurs in any
-  bindings/lua/*.c, and deliberately unbound when bindings/lua/unbound.txt
+  bindings/lua/*.c (or as the free function of an LCVM_CLOSE(...) line), and deliberately unbound when bindings/lua/unbound.txt
   has a line `cvm_x  reason` (name, blanks, reason; blank lines and lines
   starting with # are ignored). Without any bindings/lua/*.c the Lua check
   reports "Lua binding not built": a failure when --lua is given (meson
@@ -69,6 +69,8 @@ def lua_binding(root):
     for src in sources:
         text = re.sub(r"/\*.*?\*/|//[^\n]*", "", src.read_text(), flags=re.S)
         bound |= set(re.findall(r"\b(cvm_\w+)\s*\(", text))
+        # LCVM_CLOSE(name, tname, type, free) passes the free function by name
+        bound |= set(re.findall(r"LCVM_CLOSE\([^)]*,\s*(cvm_\w+)\s*\)", text))
     unbound = {}
     listing = lua_dir / "unbound.txt"
     if listing.exists():

@@ -10,15 +10,7 @@ static cvm_attribution *check_attr(lua_State *L, int idx)
     return (cvm_attribution *)lcvm_check(L, idx, LCVM_ATTRIBUTION);
 }
 
-static int attr_close(lua_State *L)
-{
-    lcvm_handle *h = (lcvm_handle *)luaL_checkudata(L, 1, LCVM_ATTRIBUTION);
-    if (h->p != NULL) {
-        cvm_attribution_free((cvm_attribution *)h->p);
-        h->p = NULL;
-    }
-    return 0;
-}
+LCVM_CLOSE(attr_close, LCVM_ATTRIBUTION, cvm_attribution, cvm_attribution_free)
 
 static int attr_result(lua_State *L, cvm_attribution *a, cvm_status st)
 {

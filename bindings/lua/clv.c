@@ -13,15 +13,7 @@ static cvm_clv *check_clv(lua_State *L, int idx)
     return (cvm_clv *)lcvm_check(L, idx, LCVM_CLV);
 }
 
-static int clv_close(lua_State *L)
-{
-    lcvm_handle *h = (lcvm_handle *)luaL_checkudata(L, 1, LCVM_CLV);
-    if (h->p != NULL) {
-        cvm_clv_free((cvm_clv *)h->p);
-        h->p = NULL;
-    }
-    return 0;
-}
+LCVM_CLOSE(clv_close, LCVM_CLV, cvm_clv, cvm_clv_free)
 
 static int clv_result(lua_State *L, cvm_clv *m, cvm_status st)
 {
@@ -469,15 +461,7 @@ static cvm_spend *check_spend(lua_State *L, int idx)
     return (cvm_spend *)lcvm_check(L, idx, LCVM_SPEND);
 }
 
-static int spend_close(lua_State *L)
-{
-    lcvm_handle *h = (lcvm_handle *)luaL_checkudata(L, 1, LCVM_SPEND);
-    if (h->p != NULL) {
-        cvm_spend_free((cvm_spend *)h->p);
-        h->p = NULL;
-    }
-    return 0;
-}
+LCVM_CLOSE(spend_close, LCVM_SPEND, cvm_spend, cvm_spend_free)
 
 static int spend_result(lua_State *L, cvm_spend *s, cvm_status st)
 {
@@ -619,15 +603,7 @@ static cvm_retention *check_retention(lua_State *L, int idx)
     return (cvm_retention *)lcvm_check(L, idx, LCVM_RETENTION);
 }
 
-static int retention_close(lua_State *L)
-{
-    lcvm_handle *h = (lcvm_handle *)luaL_checkudata(L, 1, LCVM_RETENTION);
-    if (h->p != NULL) {
-        cvm_retention_free((cvm_retention *)h->p);
-        h->p = NULL;
-    }
-    return 0;
-}
+LCVM_CLOSE(retention_close, LCVM_RETENTION, cvm_retention, cvm_retention_free)
 
 static int retention_result(lua_State *L, cvm_retention *r, cvm_status st)
 {

@@ -19,16 +19,7 @@ static int customers_result(lua_State *L, cvm_customers *c, cvm_status st)
     return st == CVM_OK ? lcvm_result(L, st, NULL) : customers_fail(L, c, st);
 }
 
-/* __gc, __close and :close(): idempotent. */
-static int customers_close(lua_State *L)
-{
-    lcvm_handle *h = (lcvm_handle *)luaL_checkudata(L, 1, LCVM_CUSTOMERS);
-    if (h->p != NULL) {
-        cvm_customers_free((cvm_customers *)h->p);
-        h->p = NULL;
-    }
-    return 0;
-}
+LCVM_CLOSE(customers_close, LCVM_CUSTOMERS, cvm_customers, cvm_customers_free)
 
 /* cvm.customers{period=, origin=, calibration_end=} */
 static int l_customers(lua_State *L)

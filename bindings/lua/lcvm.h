@@ -40,6 +40,20 @@ lcvm_handle *lcvm_new_handle(lua_State *L, const char *tname);
 /* The open handle at `idx`; raises for another type or a closed handle. */
 void *lcvm_check(lua_State *L, int idx, const char *tname);
 lcvm_handle *lcvm_check_handle(lua_State *L, int idx, const char *tname);
+/* Define `static int name(lua_State *L)`: the one idempotent release that
+ * __gc, __close and :close() share for handles of metatable `tname` holding
+ * a `type *` freed by `freefn`. */
+#define LCVM_CLOSE(name, tname, type, freefn)                                    \
+    static int name(lua_State *L)                                                \
+    {                                                                            \
+        lcvm_handle *h_ = (lcvm_handle *)luaL_checkudata(L, 1, tname);           \
+        if (h_->p != NULL) {                                                     \
+            freefn((type *)h_->p);                                               \
+            h_->p = NULL;                                                        \
+        }                                                                        \
+        return 0;                                                                \
+    }
+
 /* Register a handle metatable: methods, __index, __gc/__close (= close), __tostring. */
 void lcvm_register(lua_State *L, const char *tname, const luaL_Reg *methods, lua_CFunction close);
 

@@ -15,15 +15,7 @@ static cvm_rfm *check_rfm(lua_State *L, int idx)
     return (cvm_rfm *)lcvm_check(L, idx, LCVM_RFM);
 }
 
-static int rfm_close(lua_State *L)
-{
-    lcvm_handle *h = (lcvm_handle *)luaL_checkudata(L, 1, LCVM_RFM);
-    if (h->p != NULL) {
-        cvm_rfm_free((cvm_rfm *)h->p);
-        h->p = NULL;
-    }
-    return 0;
-}
+LCVM_CLOSE(rfm_close, LCVM_RFM, cvm_rfm, cvm_rfm_free)
 
 static int rfm_result(lua_State *L, cvm_rfm *r, cvm_status st)
 {
@@ -306,15 +298,7 @@ static cvm_kmeans *check_kmeans(lua_State *L, int idx)
     return (cvm_kmeans *)lcvm_check(L, idx, LCVM_KMEANS);
 }
 
-static int kmeans_close(lua_State *L)
-{
-    lcvm_handle *h = (lcvm_handle *)luaL_checkudata(L, 1, LCVM_KMEANS);
-    if (h->p != NULL) {
-        cvm_kmeans_free((cvm_kmeans *)h->p);
-        h->p = NULL;
-    }
-    return 0;
-}
+LCVM_CLOSE(kmeans_close, LCVM_KMEANS, cvm_kmeans, cvm_kmeans_free)
 
 static int kmeans_result(lua_State *L, cvm_kmeans *km, cvm_status st)
 {
@@ -581,15 +565,7 @@ static cvm_tiers *check_tiers(lua_State *L, int idx)
     return (cvm_tiers *)lcvm_check(L, idx, LCVM_TIERS);
 }
 
-static int tiers_close(lua_State *L)
-{
-    lcvm_handle *h = (lcvm_handle *)luaL_checkudata(L, 1, LCVM_TIERS);
-    if (h->p != NULL) {
-        cvm_tiers_free((cvm_tiers *)h->p);
-        h->p = NULL;
-    }
-    return 0;
-}
+LCVM_CLOSE(tiers_close, LCVM_TIERS, cvm_tiers, cvm_tiers_free)
 
 static int tiers_result(lua_State *L, cvm_tiers *t, cvm_status st)
 {
