@@ -163,21 +163,6 @@ cvm_status cvm__fit_run(cvm__fitstate *f, const cvm__mle_problem *prob, const ch
     return CVM_OK;
 }
 
-static void put_f64(unsigned char *p, double v)
-{
-    uint64_t u;
-    memcpy(&u, &v, sizeof u);
-    cvm__put_u64(p, u);
-}
-
-static double get_f64(const unsigned char *p)
-{
-    uint64_t u = cvm__get_u64(p);
-    double v;
-    memcpy(&v, &u, sizeof v);
-    return v;
-}
-
 static size_t encode(unsigned char *b, const cvm__fitstate *f, const char *name, size_t np)
 {
     size_t j, k = HEAD_LEN;
@@ -187,13 +172,13 @@ static size_t encode(unsigned char *b, const cvm__fitstate *f, const char *name,
     cvm__put_u32(b + NAME_LEN + 4, (uint32_t)((f->fitted ? 1u : 0u) | (f->converged ? 2u : 0u) |
                                               (f->has_stderr ? 4u : 0u)));
     cvm__put_u32(b + NAME_LEN + 8, (uint32_t)f->iterations);
-    put_f64(b + NAME_LEN + 16, f->loglik);
-    put_f64(b + NAME_LEN + 24, f->weight);
+    cvm__put_f64(b + NAME_LEN + 16, f->loglik);
+    cvm__put_f64(b + NAME_LEN + 24, f->weight);
     cvm__put_u64(b + NAME_LEN + 32, f->rows);
     cvm__put_u64(b + NAME_LEN + 40, f->patterns);
     for (j = 0; j < np; j++, k += 16) {
-        put_f64(b + k, f->params[j]);
-        put_f64(b + k + 8, f->stderrs[j]);
+        cvm__put_f64(b + k, f->params[j]);
+        cvm__put_f64(b + k + 8, f->stderrs[j]);
     }
     return k;
 }
@@ -264,13 +249,13 @@ static cvm_status decode(cvm__fitstate *f, const unsigned char *b, uint64_t len,
     f->converged = (flags & 2u) != 0;
     f->has_stderr = (flags & 4u) != 0;
     f->iterations = (int)(cvm__get_u32(b + NAME_LEN + 8) & 0x7FFFFFFFu);
-    f->loglik = get_f64(b + NAME_LEN + 16);
-    f->weight = get_f64(b + NAME_LEN + 24);
+    f->loglik = cvm__get_f64(b + NAME_LEN + 16);
+    f->weight = cvm__get_f64(b + NAME_LEN + 24);
     f->rows = cvm__get_u64(b + NAME_LEN + 32);
     f->patterns = cvm__get_u64(b + NAME_LEN + 40);
     for (j = 0; j < np; j++, k += 16) {
-        f->params[j] = get_f64(b + k);
-        f->stderrs[j] = get_f64(b + k + 8);
+        f->params[j] = cvm__get_f64(b + k);
+        f->stderrs[j] = cvm__get_f64(b + k + 8);
     }
     return (flags & ~7u) == 0 && plausible(f, np) ? CVM_OK : CVM_E_FORMAT;
 }

@@ -196,6 +196,9 @@ void cvm__put_u32(unsigned char *p, uint32_t v);
 void cvm__put_u64(unsigned char *p, uint64_t v);
 uint32_t cvm__get_u32(const unsigned char *p);
 uint64_t cvm__get_u64(const unsigned char *p);
+/* A double as its IEEE-754 bits, little-endian (snapshots store them so). */
+void cvm__put_f64(unsigned char *p, double v);
+double cvm__get_f64(const unsigned char *p);
 
 /* ---- snapshot files (snapshot.c) -------------------------------------- */
 

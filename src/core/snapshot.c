@@ -55,6 +55,21 @@ uint64_t cvm__get_u64(const unsigned char *p)
     return (uint64_t)cvm__get_u32(p) | (uint64_t)cvm__get_u32(p + 4) << 32;
 }
 
+void cvm__put_f64(unsigned char *p, double v)
+{
+    uint64_t u;
+    memcpy(&u, &v, sizeof u);
+    cvm__put_u64(p, u);
+}
+
+double cvm__get_f64(const unsigned char *p)
+{
+    uint64_t u = cvm__get_u64(p);
+    double v;
+    memcpy(&v, &u, sizeof v);
+    return v;
+}
+
 /* Tags and kinds are often four ASCII letters ("END!"); show them so when
  * they are, otherwise as hex (tags) or decimal (kinds, small numbers). */
 static void fourcc_name(char buf[16], uint32_t v, int decimal)

@@ -219,21 +219,6 @@ cvm_status cvm_kmeans_predict(const cvm_kmeans *km, const double *X, size_t n, s
  * max_iterations, iterations, converged; u64 seed; f64 tolerance, inertia;
  * then f64 shift[d], scale[d], centres[k * d] (scaled units). */
 
-static void put_f64(unsigned char *p, double v)
-{
-    uint64_t u;
-    memcpy(&u, &v, sizeof u);
-    cvm__put_u64(p, u);
-}
-
-static double get_f64(const unsigned char *p)
-{
-    uint64_t u = cvm__get_u64(p);
-    double v;
-    memcpy(&v, &u, sizeof v);
-    return v;
-}
-
 cvm_status cvm_kmeans_save(cvm_kmeans *km, const char *path)
 {
     cvm__snap_writer *w = NULL;
@@ -266,10 +251,10 @@ cvm_status cvm_kmeans_save(cvm_kmeans *km, const char *path)
     cvm__put_u32(b + 24, (uint32_t)km->iterations);
     cvm__put_u32(b + 28, (uint32_t)km->converged);
     cvm__put_u64(b + 32, km->opts.seed);
-    put_f64(b + 40, km->opts.tolerance);
-    put_f64(b + 48, km->inertia);
+    cvm__put_f64(b + 40, km->opts.tolerance);
+    cvm__put_f64(b + 48, km->inertia);
     for (i = 0; i < nv; i++) {
-        put_f64(b + HEAD_LEN + 8 * i, km->shift[i]); /* shift, scale, centres are one block */
+        cvm__put_f64(b + HEAD_LEN + 8 * i, km->shift[i]); /* shift, scale, centres are one block */
     }
     st = cvm__snap_create(&w, &km->alloc, path, CVM__SNAP_KMEANS, km->errmsg, sizeof km->errmsg);
     if (st == CVM_OK) {
@@ -315,8 +300,8 @@ static cvm_status decode(cvm_kmeans **out, const cvm_allocator *a, const unsigne
     iterations = cvm__get_u32(b + 24);
     converged = cvm__get_u32(b + 28);
     o.seed = cvm__get_u64(b + 32);
-    o.tolerance = get_f64(b + 40);
-    inertia = get_f64(b + 48);
+    o.tolerance = cvm__get_f64(b + 40);
+    inertia = cvm__get_f64(b + 48);
     nv = (len - HEAD_LEN) / 8;
     if (k < 1 || k > INT32_MAX || d < 1 || d > INT32_MAX || nv % d != 0 || nv / d != 2u + k ||
         cvm__get_u32(b + 4) > 2 || cvm__get_u32(b + 16) > INT32_MAX ||
@@ -326,7 +311,7 @@ static cvm_status decode(cvm_kmeans **out, const cvm_allocator *a, const unsigne
     }
     o.k = (int32_t)k;
     for (i = 0; i < (size_t)nv; i++) {
-        double v = get_f64(b + HEAD_LEN + 8 * i);
+        double v = cvm__get_f64(b + HEAD_LEN + 8 * i);
         if (!isfinite(v) || (i >= d && i < 2 * (size_t)d && !(v > 0))) {
             return CVM_E_FORMAT;
         }
@@ -340,7 +325,7 @@ static cvm_status decode(cvm_kmeans **out, const cvm_allocator *a, const unsigne
         return CVM_E_NOMEM;
     }
     for (i = 0; i < (size_t)nv; i++) {
-        block[i] = get_f64(b + HEAD_LEN + 8 * i);
+        block[i] = cvm__get_f64(b + HEAD_LEN + 8 * i);
     }
     km->k = k;
     km->d = d;

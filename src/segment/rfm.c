@@ -665,21 +665,6 @@ cvm_status cvm_rfm_segment(const cvm_rfm *rfm, const int32_t *r, const int32_t *
 
 /* ---- snapshots ------------------------------------------------------------ */
 
-static void put_f64(unsigned char *p, double v)
-{
-    uint64_t u;
-    memcpy(&u, &v, sizeof u);
-    cvm__put_u64(p, u);
-}
-
-static double get_f64(const unsigned char *p)
-{
-    uint64_t u = cvm__get_u64(p);
-    double v;
-    memcpy(&v, &u, sizeof v);
-    return v;
-}
-
 static cvm_status write_rules(cvm__snap_writer *w, const cvm_rfm *rfm)
 {
     unsigned char b[RULE_HEAD_LEN];
@@ -735,7 +720,7 @@ cvm_status cvm_rfm_save(cvm_rfm *rfm, const char *path)
     cvm__put_u64(b + 16, rfm->fit_n);
     for (c = 0; c < 3; c++) {
         for (j = 0; j + 1 < (size_t)rfm->bins; j++, len += 8) {
-            put_f64(b + len, rfm->bp[c][j]);
+            cvm__put_f64(b + len, rfm->bp[c][j]);
         }
     }
     st = cvm__snap_create(&w, &rfm->alloc, path, CVM__SNAP_RFM, rfm->errmsg, sizeof rfm->errmsg);
@@ -784,7 +769,7 @@ static int decode_head(const unsigned char *b, uint64_t len, cvm_rfm_options *o,
     }
     for (c = 0; c < 3; c++) {
         for (j = 0; j + 1 < (size_t)o->bins; j++, at += 8) {
-            bp[c][j] = get_f64(b + at);
+            bp[c][j] = cvm__get_f64(b + at);
             if (!(bp[c][j] >= 0) || isinf(bp[c][j]) || (j > 0 && bp[c][j] < bp[c][j - 1])) {
                 return 0;
             }

@@ -137,21 +137,6 @@ cvm_status cvm_tiers_cuts(const cvm_tiers *t, double *out, size_t n)
     return CVM_OK;
 }
 
-static void put_f64(unsigned char *p, double v)
-{
-    uint64_t u;
-    memcpy(&u, &v, sizeof u);
-    cvm__put_u64(p, u);
-}
-
-static double get_f64(const unsigned char *p)
-{
-    uint64_t u = cvm__get_u64(p);
-    double v;
-    memcpy(&v, &u, sizeof v);
-    return v;
-}
-
 /* Section: u64 nshares, then shares and cuts (f64 each). */
 cvm_status cvm_tiers_save(cvm_tiers *t, const char *path)
 {
@@ -169,8 +154,8 @@ cvm_status cvm_tiers_save(cvm_tiers *t, const char *path)
     }
     cvm__put_u64(b, t->nshares);
     for (j = 0; j < t->nshares; j++) {
-        put_f64(b + 8 + 16 * j, t->shares[j]);
-        put_f64(b + 16 + 16 * j, t->cuts[j]);
+        cvm__put_f64(b + 8 + 16 * j, t->shares[j]);
+        cvm__put_f64(b + 16 + 16 * j, t->cuts[j]);
     }
     len = 8 + 16 * t->nshares;
     st = cvm__snap_create(&w, &t->alloc, path, CVM__SNAP_TIERS, t->errmsg, sizeof t->errmsg);
@@ -204,8 +189,8 @@ static cvm_status decode(cvm_tiers *t, const unsigned char *b, uint64_t len)
         return CVM_E_FORMAT;
     }
     for (j = 0; j < n; j++) {
-        shares[j] = get_f64(b + 8 + 16 * j);
-        t->cuts[j] = get_f64(b + 16 + 16 * j);
+        shares[j] = cvm__get_f64(b + 8 + 16 * j);
+        t->cuts[j] = cvm__get_f64(b + 16 + 16 * j);
         if (!isfinite(t->cuts[j]) || (j > 0 && t->cuts[j] > t->cuts[j - 1])) {
             return CVM_E_FORMAT;
         }
