@@ -168,9 +168,9 @@ START_TEST(cdnow_pareto)
     TU_SKIP_IF_NO_DATA();
     d = load_cbs();
     m = fit_cdnow(d, CVM_MODEL_PARETO);
-    /* The re-fit values are given to 4-5 digits: 2e-4 relative is their
-     * rounding plus the optimiser's precision on a flat likelihood. */
-    assert_params(m, refit, pub, 2e-4);
+    /* The issue's bar: 1e-4 relative of the re-fit values (given to 4
+     * decimals; our fit is within 7.2e-5 of them, beta the farthest). */
+    assert_params(m, refit, pub, 1e-4);
     ck_assert_msg(fabs(info_of(m).loglik - -9594.9739) < 0.01, "loglik %.6f", info_of(m).loglik);
     cvm_clv_free(m);
     free(d);
@@ -186,8 +186,9 @@ START_TEST(cdnow_mbgnbd)
     TU_SKIP_IF_NO_DATA();
     d = load_cbs();
     m = fit_cdnow(d, CVM_MODEL_MBGNBD);
-    /* Re-fit values are rounded to 4 decimals: 2e-4 relative covers that. */
-    assert_params(m, refit, pub, 2e-4);
+    /* The issue's bar: 1e-4 relative of the re-fit values (given to 4
+     * decimals; our fit is within 7.6e-5 of them, r the farthest). */
+    assert_params(m, refit, pub, 1e-4);
     ck_assert_msg(fabs(info_of(m).loglik - -9582.1327) < 0.01, "loglik %.6f", info_of(m).loglik);
     cvm_clv_free(m);
     free(d);
