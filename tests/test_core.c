@@ -14,6 +14,10 @@ START_TEST(status_names_are_distinct)
     for (i = 0; i <= CVM_E_MISMATCH; i++) {
         const char *a = cvm_strerror((cvm_status)i);
         ck_assert_ptr_nonnull(a);
+        if (i == 10) { /* the retired checksum status */
+            ck_assert_str_eq(a, "unknown status");
+            continue;
+        }
         ck_assert_str_ne(a, "unknown status");
         for (j = 0; j < i; j++) {
             ck_assert_str_ne(a, cvm_strerror((cvm_status)j));

@@ -482,7 +482,7 @@ static void push_status_table(lua_State *L)
         {"OK", CVM_OK}, {"INVALID", CVM_E_INVALID}, {"NOMEM", CVM_E_NOMEM}, {"ABI", CVM_E_ABI},
         {"IO", CVM_E_IO}, {"PARSE", CVM_E_PARSE}, {"RANGE", CVM_E_RANGE},
         {"NOT_FOUND", CVM_E_NOT_FOUND}, {"EMPTY", CVM_E_EMPTY}, {"FORMAT", CVM_E_FORMAT},
-        {"CHECKSUM", CVM_E_CHECKSUM}, {"NOT_CONVERGED", CVM_E_NOT_CONVERGED},
+        {"NOT_CONVERGED", CVM_E_NOT_CONVERGED},
         {"MISMATCH", CVM_E_MISMATCH}
     };
     size_t i;

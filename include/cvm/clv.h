@@ -271,7 +271,8 @@ CVM_API cvm_status cvm_clv_save(cvm_clv *m, const char *path);
 
 /* Read a model saved by cvm_clv_save(). `opts` supplies only the allocator.
  * On failure *out is NULL and `errbuf` (may be NULL) gets the reason.
- * Errors: CVM_E_IO, CVM_E_FORMAT, CVM_E_CHECKSUM, CVM_E_NOMEM. */
+ * Errors: CVM_E_IO, CVM_E_FORMAT (not a valid snapshot: truncated, damaged,
+ * another kind), CVM_E_NOMEM. */
 CVM_API cvm_status cvm_clv_load(cvm_clv **out, const char *path, const cvm_clv_options *opts,
                                 char *errbuf, size_t errlen);
 

@@ -43,8 +43,9 @@ typedef enum cvm_status {
     CVM_E_RANGE = 6,          /* a value out of range: NaN, infinite, negative, too large */
     CVM_E_NOT_FOUND = 7,      /* an unknown id, column or index */
     CVM_E_EMPTY = 8,          /* no data where some is required */
-    CVM_E_FORMAT = 9,         /* a snapshot with a bad magic, version or layout, or truncated */
-    CVM_E_CHECKSUM = 10,      /* a snapshot section whose CRC-32 does not match */
+    CVM_E_FORMAT = 9,         /* not a valid snapshot: bad magic, version or layout, truncated,
+                                 or a checksum that does not match */
+    /* 10 is unused: before 0.1.0 it told checksum failures apart from CVM_E_FORMAT. */
     CVM_E_NOT_CONVERGED = 11, /* an iterative method stopped before converging */
     CVM_E_MISMATCH = 12,      /* two objects that cannot be combined (different settings) */
     CVM_E_NOCONVERGE = CVM_E_NOT_CONVERGED /* the same status under its shorter name */

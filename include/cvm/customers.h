@@ -172,8 +172,8 @@ CVM_API cvm_status cvm_customers_save(cvm_customers *c, const char *path);
  * allocator (NULL: libc); the other settings come from the file. On failure
  * *out is NULL and, when `errbuf` is not NULL, a message naming the file and
  * problem is written to it (at most `errlen` bytes, NUL-terminated).
- * Errors: CVM_E_IO, CVM_E_FORMAT (bad magic or version, truncated, inconsistent
- * contents), CVM_E_CHECKSUM, CVM_E_NOMEM. */
+ * Errors: CVM_E_IO, CVM_E_FORMAT (bad magic or version, truncated, damaged:
+ * a checksum fails, inconsistent contents), CVM_E_NOMEM. */
 CVM_API cvm_status cvm_customers_load(cvm_customers **out, const char *path,
                                       const cvm_customers_options *opts, char *errbuf,
                                       size_t errlen);

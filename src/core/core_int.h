@@ -231,7 +231,7 @@ typedef struct cvm__snap_reader cvm__snap_reader;
 /* Read a whole snapshot file and check its magic, version, kind, every
  * section's CRC and the end marker. Errors (message in `err`, naming the
  * file): CVM_E_IO, CVM_E_FORMAT (magic, version, kind, truncation, no end
- * marker), CVM_E_CHECKSUM, CVM_E_NOMEM. */
+ * marker, a checksum that does not match), CVM_E_NOMEM. */
 cvm_status cvm__snap_open(cvm__snap_reader **out, const cvm_allocator *a, const char *path,
                           uint32_t kind, char *err, size_t errlen);
 /* The payload of the first section with `tag`; CVM_E_FORMAT (with message) if

@@ -478,7 +478,7 @@ static cvm_status check_header(const cvm__snap_reader *r, uint32_t kind, char *e
         return truncated(r->path, r->size, err, errlen);
     }
     if (cvm__get_u32(d + 20) != cvm__crc32(0, d, 20)) {
-        return cvm__errf(err, errlen, CVM_E_CHECKSUM, "%s: header fails its checksum", r->path);
+        return cvm__errf(err, errlen, CVM_E_FORMAT, "%s: header fails its checksum", r->path);
     }
     version = cvm__get_u32(d + 8);
     if (version != CVM__SNAP_VERSION) {
@@ -524,7 +524,7 @@ static cvm_status check_section(const cvm__snap_reader *r, size_t off, snap_sect
     tag_name(name, s->tag);
     if (cvm__get_u32(d + SNAP_SECTION_HEAD + (size_t)s->len) !=
         cvm__crc32(0, d, SNAP_SECTION_HEAD + (size_t)s->len)) {
-        return cvm__errf(err, errlen, CVM_E_CHECKSUM,
+        return cvm__errf(err, errlen, CVM_E_FORMAT,
                          "%s: section %s at byte %zu fails its checksum", r->path, name, off);
     }
     if (cvm__get_u32(d + 4) != 0) {

@@ -13,7 +13,6 @@ const char *cvm_strerror(cvm_status status)
     case CVM_E_NOT_FOUND: return "not found";
     case CVM_E_EMPTY: return "no data";
     case CVM_E_FORMAT: return "bad snapshot format";
-    case CVM_E_CHECKSUM: return "checksum mismatch";
     case CVM_E_NOT_CONVERGED: return "did not converge";
     case CVM_E_MISMATCH: return "incompatible objects";
     }

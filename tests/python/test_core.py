@@ -56,7 +56,7 @@ class TestErrors(unittest.TestCase):
     def test_hierarchy(self):
         for cls in (cvm.InvalidInput, cvm.OutOfMemory, cvm.IOFailure, cvm.ParseError,
                     cvm.RangeError, cvm.NotFound, cvm.EmptyInput, cvm.FormatError,
-                    cvm.ChecksumError, cvm.NoConvergence, cvm.Mismatch, cvm.ABIMismatch):
+                    cvm.NoConvergence, cvm.Mismatch, cvm.ABIMismatch):
             self.assertTrue(issubclass(cls, cvm.Error))
             self.assertEqual(cvm.strerror(cls.status), _ffi.lib.cvm_strerror(cls.status).decode())
 

@@ -10,7 +10,7 @@ pandas are used when importable, never required."""
 from ctypes import byref
 
 from . import _ffi
-from ._errors import (ABIMismatch, ChecksumError, EmptyInput, Error, FormatError, InvalidInput,
+from ._errors import (ABIMismatch, EmptyInput, Error, FormatError, InvalidInput,
                       IOFailure, LibraryNotFound, Mismatch, NoConvergence, NotFound, OutOfMemory,
                       ParseError, RangeError, VersionMismatch)
 
@@ -85,7 +85,7 @@ def simulate(model="bgnbd", customers=1000, params=None, spend=True, spend_param
 
 __all__ = [
     "Error", "InvalidInput", "OutOfMemory", "ABIMismatch", "IOFailure", "ParseError",
-    "RangeError", "NotFound", "EmptyInput", "FormatError", "ChecksumError", "NoConvergence",
+    "RangeError", "NotFound", "EmptyInput", "FormatError", "NoConvergence",
     "Mismatch", "VersionMismatch", "LibraryNotFound",
     "Customers", "BetaGeo", "ParetoNBD", "ModifiedBetaGeo", "BetaGeoBetaBinom", "GammaGamma",
     "ShiftedBetaGeo", "BetaGeoFitter", "ParetoNBDFitter", "ModifiedBetaGeoFitter",

@@ -57,10 +57,6 @@ class FormatError(Error, ValueError):
     status = 9
 
 
-class ChecksumError(Error, ValueError):
-    status = 10
-
-
 class NoConvergence(Error, RuntimeError):
     status = 11
 
@@ -79,7 +75,7 @@ class LibraryNotFound(Error, ImportError):
 
 BY_STATUS = {cls.status: cls for cls in (
     InvalidInput, OutOfMemory, ABIMismatch, IOFailure, ParseError, RangeError, NotFound,
-    EmptyInput, FormatError, ChecksumError, NoConvergence, Mismatch)}
+    EmptyInput, FormatError, NoConvergence, Mismatch)}
 
 
 def from_status(status, message):
