@@ -16,6 +16,10 @@ const char *tu_data_path(const char *name);
 
 /* A fresh empty directory under $TMPDIR (or /tmp); caller frees the string. */
 char *tu_tmpdir(void);
+/* As tu_tmpdir(), but on /dev/shm when it is a writable memory file system:
+ * there the fsync of every snapshot save costs nothing, which matters to
+ * tests that save thousands. */
+char *tu_tmpdir_mem(void);
 /* dir/name, malloc'd. */
 char *tu_join(const char *dir, const char *name);
 /* Entries in `dir` other than "." and "..". */

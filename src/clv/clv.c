@@ -136,8 +136,9 @@ cvm_status cvm_clv_load(cvm_clv **out, const char *path, const cvm_clv_options *
     }
     o.kind = kind;
     st = create(out, &o);
-    if (st == CVM_OK) {
-        (*out)->fit = f;
+    if (st != CVM_OK) {
+        return cvm__errf(errbuf, errlen, st, "%s: %s", path, cvm_strerror(st));
     }
+    (*out)->fit = f;
     return st;
 }
