@@ -12,8 +12,10 @@
 extern "C" {
 #endif
 
-/* An opaque set of journeys and the result of the last model run. One
- * thread at a time. */
+/* An opaque set of journeys and the result of the last model run. Threading
+ * (cvm.h): calls taking it `const` (the last run's credit, removal effects,
+ * transitions, ROI) only read it and may run on many threads at once; adds
+ * and runs need it alone. */
 typedef struct cvm_attribution cvm_attribution;
 
 typedef struct cvm_attribution_options {

@@ -9,7 +9,8 @@
 extern "C" {
 #endif
 
-/* An opaque customer model. One thread at a time per handle. */
+/* An opaque customer model. Threading (cvm.h): calls taking it `const` only
+ * read it and may run on many threads at once; any other call needs it alone. */
 typedef struct cvm_customers cvm_customers;
 
 /* Settings fixed for the life of a model. Initialise with

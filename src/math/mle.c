@@ -7,6 +7,7 @@
  * unchanged to 1e-15 relative over 5 iterations with that norm below
  * sqrt(tolerance)), which covers likelihoods whose rounding noise exceeds
  * tolerance-sized decreases. */
+#include "core/core_int.h"
 #include "math/math_int.h"
 
 #include <math.h>
@@ -164,6 +165,8 @@ static int standard_errors(objective *o, const double *p, double *se)
 }
 
 /* Append to res->detail; a message that does not fit ends in "...". */
+static void note(cvm__mle_result *res, const char *fmt, ...) CVM__PRINTF(2, 3);
+
 static void note(cvm__mle_result *res, const char *fmt, ...)
 {
     size_t used = strlen(res->detail), room = sizeof res->detail - used;
