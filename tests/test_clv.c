@@ -236,8 +236,12 @@ START_TEST(weights_equal_repeated_rows)
            w2[4] = { 2, 2, 1, 1 };
     double pa[4], pb[4];
     cvm_clv *a = model(CVM_MODEL_BGNBD), *b = model(CVM_MODEL_BGNBD);
-    ck_assert_int_eq(cvm_clv_fit(a, x, t_x, T, NULL, 6, NULL), CVM_OK);
-    ck_assert_int_eq(cvm_clv_fit(b, x2, t2, T2, w2, 4, NULL), CVM_OK);
+    /* Six customers do not identify four parameters (nobody has visibly
+     * dropped out: b runs to the box); a small penalty gives an optimum. */
+    cvm_fit_options fo = CVM_FIT_OPTIONS_INIT;
+    fo.penalizer = 0.01;
+    ck_assert_int_eq(cvm_clv_fit(a, x, t_x, T, NULL, 6, &fo), CVM_OK);
+    ck_assert_int_eq(cvm_clv_fit(b, x2, t2, T2, w2, 4, &fo), CVM_OK);
     ck_assert_uint_eq(info_of(a).patterns, 4);
     params_of(a, pa, NULL);
     params_of(b, pb, NULL);

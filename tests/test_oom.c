@@ -253,7 +253,7 @@ static void fixture_setup(void)
     fx.cal_end = fx.start + 39 * WEEK - 1;
     fx.obs_end = fx.start + 78 * WEEK - 1;
     so.customers = NCUST;
-    so.seed = 1;
+    so.seed = 3; /* at 120 customers some seeds put b at infinity: 3 identifies it */
     ck_assert_int_eq(cvm_simulate(&so, collect_tx, NULL), CVM_OK);
     write_tx_csv();
 

@@ -115,11 +115,13 @@ cvm_status cvm__fit_set(cvm__fitstate *f, size_t np, const double *params, size_
     return CVM_OK;
 }
 
-/* Whether a parameter sits on the box the optimiser searches (to a hair). */
+/* Whether a parameter sits on the box the optimiser searches. The search
+ * can stop a little inside the edge where the likelihood is flat, so within
+ * 1% of it counts: no estimate that close to 1e+-10 means anything. */
 static int at_bound(const double *p, size_t np, size_t *j)
 {
     for (*j = 0; *j < np; (*j)++) {
-        if (fabs(log(p[*j])) >= CVM__LOG_BOUND - 1e-6) {
+        if (fabs(log(p[*j])) >= CVM__LOG_BOUND - 0.01) {
             return 1;
         }
     }

@@ -65,9 +65,24 @@ static int row_ok(double x, double t_x, double n)
     return whole(x) && whole(t_x) && whole(n) && x <= t_x && t_x <= n;
 }
 
+/* log B(a + j, b + k) / B(a, b). A difference of log-Betas loses about
+ * 1e-16 of the larger one: nothing while B(a, b) is moderate, but 3e-10 at
+ * a = b = 1e6, enough to give the log of a certainty as +4e-11; there the
+ * rising factorials (slower) keep the ratio's own precision. */
+static double lbeta_ratio(double a, double b, double l0, double j, double k)
+{
+    /* l0 = log B(a, b) */
+    if (fabs(l0) < 64.0) {
+        return cvm__lbeta(a + j, b + k) - l0;
+    }
+    return cvm__lpochhammer(a, j) + cvm__lpochhammer(b, k) - cvm__lpochhammer(a + b, j + k);
+}
+
 /* log L of one row (integers checked by the caller) and, when g is not
  * NULL, its gradient added to g with weight w. Also *palive = P(alive at n)
- * when palive is not NULL. */
+ * when palive is not NULL. Differences of the counts are taken before a
+ * parameter is added: be + n - x would lose a tiny beta's digits to the
+ * large n (beta 1e-6, n = x = 1e5 gave a log-likelihood of +2e-6). */
 static double row_eval(const double *p, double x, double tx, double n, double *g, double w,
                        double *palive)
 {
@@ -78,16 +93,17 @@ static double row_eval(const double *p, double x, double tx, double n, double *g
      * D(ga, de, k) - 1/(gd+k), and their rho-weighted sums */
     double hab = 0.0, dab = 0.0, hx = 0.0, hgd1 = 0.0, dgd = 0.0;
     double sa = 0.0, sb = 0.0, sg = 0.0, sd = 0.0;
-    talive = cvm__lbeta(al + x, be + n - x) + cvm__lbeta(ga, de + n);
+    const double lab = cvm__lbeta(al, be), lgd = cvm__lbeta(ga, de);
+    talive = lbeta_ratio(al, be, lab, x, n - x) + lbeta_ratio(ga, de, lgd, 0.0, n);
     if (g != NULL) {
         hab = cvm__digamma_diff(ab, tx);
         dab = cvm__digamma_diff2(al, be, tx - x);
-        hx = cvm__digamma_diff(ab + tx - x, x);
+        hx = cvm__digamma_diff(ab + (tx - x), x);
         hgd1 = cvm__digamma_diff(gd, tx + 1.0);
         dgd = cvm__digamma_diff2(ga, de, tx);
     }
     for (k = tx; k < n; k += 1.0) {
-        double bk = be + k - x, abk = ab + k - x;
+        double bk = be + (k - x), abk = ab + (k - x);
         S += rho;
         if (g != NULL) {
             sa += rho * hab;
@@ -103,7 +119,7 @@ static double row_eval(const double *p, double x, double tx, double n, double *g
         rho *= bk / (ab + k) * ((de + k) / (gd + 1.0 + k));
     }
     if (S > 0.0) {
-        t0 = cvm__lbeta(al + x, be + tx - x) + cvm__lbeta(ga + 1.0, de + tx) + log(S);
+        t0 = lbeta_ratio(al, be, lab, x, tx - x) + lbeta_ratio(ga, de, lgd, 1.0, tx) + log(S);
         lraw = cvm__logaddexp(talive, t0);
         rest = exp(t0 - lraw); /* P(died before n) */
         pa = exp(talive - lraw);
@@ -124,7 +140,7 @@ static double row_eval(const double *p, double x, double tx, double n, double *g
         g[2] += w * (rest / ga - pa * (hgd1 - 1.0 / (gd + n)) - c * sg);
         g[3] += w * (pa * dgd + c * sd);
     }
-    return lraw - cvm__lbeta(al, be) - cvm__lbeta(ga, de);
+    return lraw;
 }
 
 static double bgbb_loglik(const double *p, const cvm__rows *d, double *grad)
@@ -214,26 +230,27 @@ static double bgbb_expected_new(const double *p, double t)
 static double bgbb_prob_count(const double *p, double t, double k)
 {
     double al = p[0], be = p[1], ga = p[2], de = p[3], n = t;
-    double norm, last, lt, sum = 1.0, term = 1.0, i;
+    double last, lt, lab, lgd, sum = 1.0, term = 1.0, i;
     if (!params_ok(p) || !whole(t) || !whole(k)) {
         return NAN;
     }
     if (k > n) {
         return 0.0;
     }
-    norm = cvm__lbeta(al, be) + cvm__lbeta(ga, de);
+    lab = cvm__lbeta(al, be);
+    lgd = cvm__lbeta(ga, de);
     /* alive at n with k transactions in any of the C(n, k) patterns */
-    last = -log(n + 1.0) - cvm__lbeta(k + 1.0, n - k + 1.0) + cvm__lbeta(al + k, be + n - k)
-           + cvm__lbeta(ga, de + n) - norm;
+    last = -log(n + 1.0) - cvm__lbeta(k + 1.0, n - k + 1.0) + lbeta_ratio(al, be, lab, k, n - k)
+           + lbeta_ratio(ga, de, lgd, 0.0, n);
     if (k == n) {
         return fmin(exp(last), 1.0);
     }
     /* died after opportunity i (k <= i < n) with k transactions among the
      * first i; terms relative to the first (i = k), rescaled against
      * overflow: the binomial factor can grow while the first term is tiny. */
-    lt = cvm__lbeta(al + k, be) + cvm__lbeta(ga + 1.0, de + k) - norm;
+    lt = lbeta_ratio(al, be, lab, k, 0.0) + lbeta_ratio(ga, de, lgd, 1.0, k);
     for (i = k; i + 1.0 < n; i += 1.0) {
-        term *= (i + 1.0) / (i + 1.0 - k) * ((be + i - k) / (al + be + i))
+        term *= (i + 1.0) / (i + 1.0 - k) * ((be + (i - k)) / (al + be + i))
                 * ((de + i) / (ga + de + 1.0 + i));
         sum += term;
         if (term > 1e250) {

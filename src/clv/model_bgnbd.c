@@ -82,6 +82,8 @@ typedef struct xterm {
     double A, c, inv, gr, ga, gb;
 } xterm;
 
+/* b + (xs - 1), not b + xs - 1: the latter loses a tiny b to the rounding
+ * of b + 1 (b = 1e-6: 1e-10 relative, a log-likelihood above 0). */
 static void xterm_direct(const double *p, int mbg, double x, xterm *e)
 {
     double r = p[0], a = p[2], b = p[3], xs = x + (double)mbg;
@@ -90,8 +92,8 @@ static void xterm_direct(const double *p, int mbg, double x, xterm *e)
     e->ga = -cvm__digamma_diff(a + b, xs);
     e->gb = cvm__digamma_diff2(a, b, xs);
     if (xs > 0.0) {
-        e->c = log(a) - log(b + xs - 1.0);
-        e->inv = 1.0 / (b + xs - 1.0);
+        e->c = log(a) - log(b + (xs - 1.0));
+        e->inv = 1.0 / (b + (xs - 1.0));
     } else {
         e->c = 0.0;
         e->inv = 0.0;
@@ -121,8 +123,8 @@ static void xterm_next(const double *p, int mbg, const xterm *prev, double n, xt
  * when measured with four calls a row). */
 #define BLOCK 16
 
-/* Calls with fewer rows (row_loglik: one) compute the x-terms and logs
- * directly instead of setting up the tables below. */
+/* Calls with fewer rows compute the x-terms and logs directly instead of
+ * setting up the tables below. */
 #define TABLE_MIN_ROWS 64
 
 /* x-terms of x >= XCACHE (or fractional x, which fitting never passes):
@@ -331,19 +333,26 @@ double cvm__bgnbd_family_loglik(const double *p, const cvm__rows *d, double *gra
     return mbg ? family_sum(p, d, NULL, 1, 0) : family_sum(p, d, NULL, 0, 0);
 }
 
+/* One row without the tables, as the sum of the two parts of L in logs,
+ *   alive at T:         -r log1p(T/alpha) - x log(alpha+T),
+ *   dropped after t_x:  c - r log1p(t_x/alpha) - x log(alpha+t_x),
+ * so that r log alpha never meets r log(alpha+T): with r = 1e6 and alpha =
+ * 1e-6 those are 1e7 each, and the loop's form, which sums them, returned
+ * +2e-9 for the log of a probability (MBG/NBD, x = 0). */
 double cvm__bgnbd_family_row_loglik(const double *p, double x, double t_x, double T, int mbg)
 {
-    cvm__rows d;
-    double one = 1.0;
-    if (!params_ok(p) || !count_ok(x)) {
+    double r = p[0], alpha = p[1], alive, dropped;
+    xterm e;
+    if (!params_ok(p) || !count_ok(x) || !(t_x >= 0.0) || !(T >= t_x) || isinf(T)) {
         return NAN;
     }
-    d.x = &x;
-    d.t_x = &t_x;
-    d.T = &T;
-    d.w = &one;
-    d.n = 1;
-    return cvm__bgnbd_family_loglik(p, &d, NULL, mbg);
+    xterm_direct(p, mbg, x, &e);
+    alive = -r * log1p(T / alpha) - (x > 0.0 ? x * log(alpha + T) : 0.0);
+    if (x == 0.0 && !mbg) {
+        return e.A + alive; /* no repeat purchase, no chance to have dropped out */
+    }
+    dropped = e.c - r * log1p(t_x / alpha) - (x > 0.0 ? x * log(alpha + t_x) : 0.0);
+    return e.A + cvm__logaddexp(alive, dropped);
 }
 
 void cvm__bgnbd_family_alive_gh(const double *p, double x, double T, int mbg, double *g,
@@ -353,7 +362,7 @@ void cvm__bgnbd_family_alive_gh(const double *p, double x, double T, int mbg, do
     *h = -(r + x);
     /* BG/NBD: no repeat purchase, no chance to have dropped out */
     *g = x == 0.0 && !mbg ? -INFINITY
-                          : log(a / (b + x + (double)mbg - 1.0)) + (r + x) * log(alpha + T);
+                          : log(a / (b + (x + (double)mbg - 1.0))) + (r + x) * log(alpha + T);
 }
 
 double cvm__bgnbd_alive_k(const double *p, double t_x)
@@ -377,7 +386,7 @@ double cvm__bgnbd_family_p_alive(const double *p, double x, double t_x, double T
     }
     /* many purchases: the two logs of the split would cancel; the ratio's
      * log1p keeps full precision when t_x is near T */
-    D = log(p[2] / (p[3] + x + (double)mbg - 1.0)) + (p[0] + x) * log1p((T - t_x) / (p[1] + t_x));
+    D = log(p[2] / (p[3] + (x + (double)mbg - 1.0))) + (p[0] + x) * log1p((T - t_x) / (p[1] + t_x));
     return D > 0.0 ? exp(-D) / (1.0 + exp(-D)) : 1.0 / (1.0 + exp(D));
 }
 
@@ -801,7 +810,7 @@ double cvm__bgnbd_family_prob_count(const double *p, double t, double k, int mbg
         }
         t2 = cvm__lbeta(a + 1.0, b) - lab;
     } else {
-        t2 = cvm__lbeta(a + 1.0, b + k + s - 1.0) - lab + log_ibeta(k, r, x, y, lx, ly);
+        t2 = cvm__lbeta(a + 1.0, b + (k + s - 1.0)) - lab + log_ibeta(k, r, x, y, lx, ly);
     }
     /* rounding of the log-Betas can push a certainty a few ulps past 1 */
     return fmin(exp(cvm__logaddexp(t1, t2)), 1.0);

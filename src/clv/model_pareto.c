@@ -46,6 +46,7 @@
  * cached, since data measured in days have few distinct T. */
 #include "clv/clv_int.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -61,6 +62,17 @@
 typedef struct hsum {
     double h, hbc, hc, hz;
 } hsum;
+
+/* Whether the series, at term t (index k) of sum s, cannot meet its
+ * stopping rule within H_MAX_TERMS: the ratios z (b+j)/(c+j) only grow with
+ * j, so no later term is below t rho^(terms left), and the sum stays below
+ * s + t q. Lets a call that will need the quadrature (z near 1) give up
+ * after 64 terms instead of 1500. */
+static int h_hopeless(double b, double c, double z, double q, int k, double t, double s)
+{
+    const double rho = z * (b + (double)k + 1.0) / (c + (double)k + 1.0);
+    return t * q * exp((double)(H_MAX_TERMS - k - 1) * log(rho)) > H_EPS * (s + t * q);
+}
 
 /* Sum H = 2F1(1, b; b + delta; z) = sum_k (b)_k / (b + delta)_k z^k for
  * b, delta > 0, 0 <= z < 1. Every ratio of successive terms is below z, so
@@ -92,6 +104,9 @@ static int h_series(double b, double delta, double z, int want, hsum *o)
                 o->h = s;
                 return 1;
             }
+            if (k == 63 && h_hopeless(b, c, z, q, k, t, s)) {
+                return 0;
+            }
         }
         return 0;
     }
@@ -115,6 +130,9 @@ static int h_series(double b, double delta, double z, int want, hsum *o)
             o->hc = -sv / s;
             o->hz = sk / (z * s);
             return 1;
+        }
+        if (k == 63 && h_hopeless(b, c, z, q, k, t, s)) {
+            return 0;
         }
     }
     return 0;
@@ -638,24 +656,29 @@ static double pnbd_expected_new(const double *p, double t)
 /* int_0^t tau^k (alpha+tau)^-(r+k) (beta+tau)^-(s+1) dtau in log space:
  * tau = t/(1 + e^-v), so the integrand in v decays like e^((k+1) v) on the
  * left and e^-v on the right; the mode is located on a grid and refined,
- * then a sinh-mapped trapezoid rule around it is refined until it settles. */
+ * then a sinh-mapped trapezoid rule around it is refined until it settles.
+ * The integrand is taken relative to alpha^-r beta^-(s+1),
+ *   tau (1 - tau/t) (1 + alpha/tau)^-k (1 + tau/alpha)^-r (1 + tau/beta)^-(s+1),
+ * so that no two large logs cancel: with s = 1e6 and beta = 1e-6,
+ * (s+1) log(beta + tau) is -1.4e7 near the mode, and its rounding (3e-9)
+ * kept the sums from ever settling to 1e-13 (NaN after 12 levels, 10 ms). */
 typedef struct pcq {
-    double k, p, q, lt, lal, lbe;
+    double k, r, s1, lt, lal, lbe;
 } pcq;
 
 static double pcq_f(const pcq *c, double v)
 {
     /* log tau, log(1 - tau/t) */
-    const double ltau = c->lt - (v > 0 ? log1p(exp(-v)) : -v + log1p(exp(v)));
-    const double l1 = -(v > 0 ? v + log1p(exp(-v)) : log1p(exp(v)));
-    return (c->k + 1.0) * ltau + l1 - c->p * cvm__logaddexp(c->lal, ltau) - c->q * cvm__logaddexp(c->lbe, ltau);
+    const double ltau = c->lt - cvm__log1pexp(-v), l1 = -cvm__log1pexp(v);
+    return ltau + l1 - c->k * cvm__log1pexp(c->lal - ltau) - c->r * cvm__log1pexp(ltau - c->lal) -
+           c->s1 * cvm__log1pexp(ltau - c->lbe);
 }
 
 static double pcq_integral(const pcq *c)
 {
     const double vlo = fmin(fmin(c->lal, c->lbe), c->lt) - c->lt - 60.0;
-    const double vhi = log1p(c->k + c->p + c->q) + 60.0;
-    double vb = vlo, fb = -INFINITY, v, a, b, fm, c2, curv, h, acc, prev = 0, sum;
+    const double vhi = log1p(2.0 * c->k + c->r + c->s1) + 60.0;
+    double vb = vlo, fb = -INFINITY, v, a, b, fm, c2, curv, h, acc, prev = 0, sum, tol;
     long j, nl, nr;
     int level, it;
     /* Grid search for the mode, then golden section around it. */
@@ -682,6 +705,10 @@ static double pcq_integral(const pcq *c)
     if (!isfinite(fm)) {
         return NAN;
     }
+    /* The integrand's values carry the rounding of f, about 1e-16 |f| in
+     * relative terms; the sums cannot settle more closely than that (a
+     * probability near e^-1e5 has |f| near 1e5). */
+    tol = fmax(1e-13, 8.0 * DBL_EPSILON * fabs(fm));
     c2 = 1e-3;
     curv = -(pcq_f(c, vb + c2) - 2.0 * fm + pcq_f(c, vb - c2)) / (c2 * c2);
     c2 = curv > 1.0 ? 1.0 / sqrt(curv) : 1.0;
@@ -700,7 +727,7 @@ static double pcq_integral(const pcq *c)
             sum += c2 * 0.5 * (eu + 1.0 / eu) * exp(f);
         }
         acc += sum;
-        if (level >= 3 && fabs(acc * h - prev) <= 1e-13 * acc * h) {
+        if (level >= 3 && fabs(acc * h - prev) <= tol * acc * h) {
             return fm + log(acc * h);
         }
         prev = acc * h;
@@ -724,22 +751,26 @@ static double pnbd_prob_count(const double *p, double t, double k)
         return k == 0.0 ? 1.0 : 0.0;
     }
     lc = cvm__lpochhammer(m.r, k) - cvm__lgamma(k + 1.0);
-    /* alive through t with k purchases */
-    t1 = lc + m.r * (m.lal - log(m.al + t)) + m.s * (m.lbe - log(m.be + t));
+    /* alive through t with k purchases; log1p keeps r log(alpha/(alpha+t))
+     * exact for t << alpha */
+    t1 = lc - m.r * log1p(t / m.al) - m.s * log1p(t / m.be);
     if (k > 0) {
-        t1 += k * (log(t) - log(m.al + t));
+        t1 -= k * log1p(m.al / t);
     }
+    /* dropped out at tau < t with k purchases before: the integral is
+     * relative to alpha^-r beta^-(s+1) (see pcq) */
     c.k = k;
-    c.p = m.r + k;
-    c.q = m.s + 1.0;
+    c.r = m.r;
+    c.s1 = m.s + 1.0;
     c.lt = log(t);
     c.lal = m.lal;
     c.lbe = m.lbe;
-    t2 = lc + m.r * m.lal + m.s * m.lbe + m.ls + pcq_integral(&c);
+    t2 = lc + m.ls - m.lbe + pcq_integral(&c);
     if (isnan(t2)) {
         return NAN;
     }
-    return exp(t1) + exp(t2);
+    /* rounding can take a certainty a few ulps past 1 */
+    return fmin(exp(t1) + exp(t2), 1.0);
 }
 
 /* ---- starting points --------------------------------------------------- */

@@ -12,7 +12,7 @@
 #include <math.h>
 #include <string.h>
 
-#define TABLE_MIN_BITS 12
+#define TABLE_MIN_BITS 12 /* at the start, unless the rows need fewer */
 #define TABLE_MAX_BITS 18 /* 16 MiB of 64-byte slots */
 #define K_BITS 12
 
@@ -240,14 +240,20 @@ static cvm_status setup(scorer *s, const cvm_clv *m, const cvm_spend *spend, dou
 }
 
 /* The tables, when some output needs them; -1 keys mark empty slots (x,
- * t_x >= 0 in every checked row). */
-static cvm_status cache_alloc(scorer *s)
+ * t_x >= 0 in every checked row). The pair table starts no larger than n
+ * rows can fill to half: a caller scoring one row at a time would
+ * otherwise set up 256 KiB per call (the robustness sweep's per-row calls
+ * spent most of their time there). */
+static cvm_status cache_alloc(scorer *s, size_t n)
 {
-    size_t i;
+    size_t i, bits = 4;
     if (!s->want_alive && !s->want_disc && !s->split) {
         return CVM_OK;
     }
-    if (table_alloc(s, TABLE_MIN_BITS) != CVM_OK) {
+    while (bits < TABLE_MIN_BITS && ((size_t)1 << bits) < 2 * n) {
+        bits++;
+    }
+    if (table_alloc(s, bits) != CVM_OK) {
         return CVM_E_NOMEM;
     }
     if (s->split) {
@@ -281,7 +287,7 @@ static cvm_status score(const cvm_clv *m, const cvm_spend *spend, double horizon
     if (st != CVM_OK) {
         return st;
     }
-    st = cache_alloc(&s);
+    st = cache_alloc(&s, n);
     if (st != CVM_OK) {
         st = cvm__errf(err, errlen, st, "scoring: out of memory");
     }

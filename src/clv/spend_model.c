@@ -94,7 +94,9 @@ double cvm__gg_loglik(const double *p, const double *x, const double *m, const d
 double cvm__gg_expected(const double *p, double x, double m)
 {
     const double pp = p[0], q = p[1], v = p[2];
-    double den = pp * x + q - 1;
+    /* q - 1 first: with q = 1, pp * x + q - 1 loses pp * x to the rounding
+     * of pp * x + 1 (p = 1e-6, x = 10: E[M] came out below m) */
+    double den = pp * x + (q - 1);
     if (!(den > 0)) {
         return HUGE_VAL; /* no finite mean */
     }
