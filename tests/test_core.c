@@ -131,7 +131,7 @@ START_TEST(idtable_maps_ids_both_ways)
     char id[32];
     size_t i, index, len;
     int created;
-    const size_t n = 200000;
+    const size_t n = tu_quick() ? 20000 : 200000; /* CVM_TEST_QUICK: valgrind */
     cvm__idtable_init(&t, 16);
     ck_assert_int_eq(cvm__allocator_copy(&a, NULL), CVM_OK);
     for (i = 0; i < n; i++) {

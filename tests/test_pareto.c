@@ -15,6 +15,15 @@ static const cvm__model_ops *ops = &cvm__pareto_ops;
 
 /* ---- helpers ------------------------------------------------------------ */
 
+/* 1 when long double arithmetic carries more than double's 53 bits. Under
+ * valgrind (.ci/valgrind) x87 long double is computed in double precision:
+ * the quadrature is then no reference at 1e-10 on extreme parameters. */
+static int extended_precision(void)
+{
+    volatile long double one = 1.0L, tiny = 0x1p-60L;
+    return one + tiny != one;
+}
+
 static double relerr(double a, double b)
 {
     return fabs(a - b) / fmax(fabs(b), DBL_MIN);
@@ -416,8 +425,12 @@ START_TEST(grid_against_quadrature)
     static const double rows[][3] = {{0, 0, 30},  {1, 5, 30},      {26, 30.86, 31},
                                      {1e4, 20, 39}, {5, 39, 39},   {3, 0.5, 52}};
     double worst_ll = 0, worst_pa = 0;
+    const double tol = extended_precision() ? 1e-10 : HUGE_VAL; /* else finite, in range */
     int i0, i1, i2, i3;
     size_t k;
+    if (tol == HUGE_VAL) {
+        fprintf(stderr, "# grid: long double is double here (valgrind?): reference not compared\n");
+    }
     for (i0 = 0; i0 < 4; i0++) {
         for (i1 = 0; i1 < 4; i1++) {
             for (i2 = 0; i2 < 4; i2++) {
@@ -425,16 +438,18 @@ START_TEST(grid_against_quadrature)
                     const double p[4] = {v[i0], v[i1], v[i2], v[i3]};
                     for (k = 0; k < sizeof rows / sizeof *rows; k++) {
                         const double x = rows[k][0], t_x = rows[k][1], T = rows[k][2];
-                        long double rpa;
-                        const double want = (double)ref_loglik(p, x, t_x, T, &rpa);
                         const double ll = ops->row_loglik(p, x, t_x, T);
                         const double pa = ops->p_alive(p, x, t_x, T);
+                        long double rpa = pa;
+                        const double want =
+                            tol < HUGE_VAL ? (double)ref_loglik(p, x, t_x, T, &rpa) : ll;
                         const double ea = ops->expected_alive(p, 39, x, T);
                         const double ell = fabs(ll - want) / fmax(1.0, fabs(want));
                         const double epa = fabs(pa - (double)rpa);
-                        ck_assert_msg(ell <= 1e-10, "p=(%g,%g,%g,%g) row %zu: ll %.15g want %.15g",
+                        ck_assert_msg(isfinite(ll) && ell <= tol,
+                                      "p=(%g,%g,%g,%g) row %zu: ll %.15g want %.15g",
                                       p[0], p[1], p[2], p[3], k, ll, want);
-                        ck_assert_msg(pa >= 0 && pa <= 1 && epa <= 1e-10,
+                        ck_assert_msg(pa >= 0 && pa <= 1 && epa <= tol,
                                       "p=(%g,%g,%g,%g) row %zu: P(alive) %.15g want %.15Lg", p[0],
                                       p[1], p[2], p[3], k, pa, rpa);
                         ck_assert(isfinite(ea) && ea >= 0);
@@ -610,11 +625,12 @@ START_TEST(prob_count_checks)
                                    {0.2, 50.0, 2.5, 0.5},
                                    {1e-3, 10.0, 1e3, 1e3}};
     static const double ts[] = {0.5, 39, 78};
+    const double step = tu_quick() ? 6 : 1; /* CVM_TEST_QUICK: k = 0, 6, 12, 18 */
     size_t i, j;
     for (i = 0; i < sizeof ps / sizeof *ps; i++) {
         for (j = 0; j < sizeof ts / sizeof *ts; j++) {
             double sum = 0, mean = 0, k;
-            for (k = 0; k < 20; k += 1) {
+            for (k = 0; k < 20; k += step) {
                 const double pk = ops->prob_count(ps[i], ts[j], k);
                 const double want = (double)ref_prob_count(ps[i], ts[j], k);
                 ck_assert_msg(relerr(pk, want) <= 1e-9, "p %zu t %g k %g: %.15g vs %.15g", i,

@@ -146,7 +146,8 @@ START_TEST(test_uniform_open_interval_and_flat)
     /* 100 bins, 200000 draws: chi-square with 99 degrees of freedom; 148.2
      * is its 99.9% point. The seed is fixed, so this is deterministic; the
      * bound documents how far from flat the result may be. */
-    enum { BINS = 100, N = 200000 };
+    enum { BINS = 100 };
+    const int N = tu_quick() ? 20000 : 200000; /* the bound holds for any N */
     long count[BINS] = {0};
     cvm__rng r;
     double chi2 = 0, expect = (double)N / BINS;
@@ -215,7 +216,7 @@ START_TEST(test_below_uniform)
      * modulo reduction would put half the mass in the first third
      * (chi-square ~ 25000); unbiased draws give 2 degrees of freedom,
      * 99.9% point 13.82. */
-    enum { N = 100000 };
+    const int N = tu_quick() ? 10000 : 100000;
     long small[10] = {0}, thirds[3] = {0};
     cvm__rng r;
     int i;
@@ -239,36 +240,38 @@ END_TEST
  * it is safe across seeds and libm versions, yet tight enough (about 1% of
  * a standard deviation for the mean) to catch a wrong formula such as a
  * swapped rate and scale or a missing boost factor. The seed is fixed, so
- * the outcome is deterministic. */
-enum { NSAMPLES = 200000 };
+ * the outcome is deterministic. CVM_TEST_QUICK (valgrind) takes 20000: the
+ * bounds, in standard errors, hold alike. */
+#define NSAMPLES (tu_quick() ? 20000 : 200000)
 
 typedef double (*draw_fn)(cvm__rng *r, double p1, double p2);
 
 static void check_moments(const char *what, draw_fn draw, double p1, double p2, double mean,
                           double var, double lo, double hi)
 {
-    double *x = malloc(NSAMPLES * sizeof *x);
+    const int n = NSAMPLES;
+    double *x = malloc(n * sizeof *x);
     double m = 0, s2 = 0, m4 = 0, se_mean, se_var;
     cvm__rng r;
     int i;
     ck_assert_ptr_nonnull(x);
     cvm__rng_seed(&r, 20240601);
-    for (i = 0; i < NSAMPLES; i++) {
+    for (i = 0; i < n; i++) {
         x[i] = draw(&r, p1, p2);
         ck_assert_msg(isfinite(x[i]) && x[i] >= lo && x[i] <= hi, "%s: draw %g", what, x[i]);
         m += x[i];
     }
-    m /= NSAMPLES;
-    for (i = 0; i < NSAMPLES; i++) {
+    m /= n;
+    for (i = 0; i < n; i++) {
         double d = (x[i] - m) * (x[i] - m);
         s2 += d;
         m4 += d * d;
     }
-    s2 /= NSAMPLES - 1;
-    m4 /= NSAMPLES;
+    s2 /= n - 1;
+    m4 /= n;
     free(x);
-    se_mean = sqrt(var / NSAMPLES);
-    se_var = sqrt((m4 - s2 * s2) / NSAMPLES);
+    se_mean = sqrt(var / n);
+    se_var = sqrt((m4 - s2 * s2) / n);
     ck_assert_msg(fabs(m - mean) < 5 * se_mean, "%s: mean %g, expected %g (se %g)", what, m, mean,
                   se_mean);
     ck_assert_msg(fabs(s2 - var) < 5 * se_var, "%s: variance %g, expected %g (se %g)", what, s2,
@@ -323,16 +326,17 @@ START_TEST(test_normal_moments_and_tails)
     /* Mean and variance alone would pass a scaled uniform; the two-sided
      * 5% tail beyond 1.96 (0.0499958) pins the shape. Same 5-SE rule, with
      * the binomial standard error sqrt(p (1 - p) / n). */
-    const double p = 0.04999579, se = sqrt(p * (1 - p) / NSAMPLES);
+    const int n = NSAMPLES;
+    const double p = 0.04999579, se = sqrt(p * (1 - p) / n);
     cvm__rng r;
     long tail = 0;
     int i;
     check_moments("normal", draw_normal, 0, 0, 0, 1, -HUGE_VAL, HUGE_VAL);
     cvm__rng_seed(&r, 777);
-    for (i = 0; i < NSAMPLES; i++) {
+    for (i = 0; i < n; i++) {
         tail += fabs(cvm__rng_normal(&r)) > 1.959964;
     }
-    ck_assert_msg(fabs((double)tail / NSAMPLES - p) < 5 * se, "tail %g", (double)tail / NSAMPLES);
+    ck_assert_msg(fabs((double)tail / n - p) < 5 * se, "tail %g", (double)tail / n);
 }
 END_TEST
 

@@ -188,10 +188,19 @@ cvm_allocator tu_failing_allocator(tu_failing *state)
     return a;
 }
 
+int tu_quick(void)
+{
+    const char *v = getenv("CVM_TEST_QUICK");
+    return v != NULL && v[0] != '\0' && strcmp(v, "0") != 0;
+}
+
+int tu_mark_points = 1;
+
 int tu_run(Suite *s)
 {
     SRunner *sr = srunner_create(s);
     int failed;
+    tu_mark_points = !tu_quick();
     srunner_run_all(sr, CK_ENV);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -42,6 +42,20 @@ typedef struct tu_failing {
 
 cvm_allocator tu_failing_allocator(tu_failing *state);
 
+/* 1 when CVM_TEST_QUICK is set (and not "0"): suites that take long under
+ * valgrind (.ci/valgrind) then use fewer draws, customers or iterations, the
+ * same code paths on smaller inputs. Their statistical bounds scale with the
+ * sample size, so they stay as strict in probability. */
+int tu_quick(void);
+
+/* Check records where every passing assertion is (_mark_point), to place a
+ * crash: a malloc, a free and a file write per assertion, which under
+ * valgrind is most of a suite's time (test_core: 22 s of 23). tu_run() turns
+ * that off with CVM_TEST_QUICK (.ci/valgrind, where valgrind reports where a
+ * crash happened); `(_mark_point)` is Check's function itself. */
+extern int tu_mark_points;
+#define _mark_point(file, line) (tu_mark_points ? (_mark_point)(file, line) : (void)0)
+
 /* Run the suite made by `make` and return the process exit status.
  * Call from main(): return tu_run(make_suite()). */
 int tu_run(Suite *s);

@@ -103,12 +103,27 @@ int cli_channels_compute(cli_channels **out, const cli_paths *p);
 void cli_channels_write(FILE *f, const cli_channels *ch);
 void cli_channels_free(cli_channels *ch);
 
+/* The whole tool: argv[1] names the command. Returns the exit status. */
+int cli_main(int argc, char **argv);
+/* As cli_main(), but stops once the arguments are parsed and checked: it
+ * opens, reads and writes no file and runs nothing (--help and --version
+ * print nothing). Returns CLI_OK or, after printing why, CLI_BAD. */
+int cli_parse_only(int argc, char **argv);
+
+/* Each command, and its argument check alone (see cli_parse_only()). */
 int cmd_simulate(int argc, char **argv);
+int cmd_simulate_check_args(int argc, char **argv);
 int cmd_summary(int argc, char **argv);
+int cmd_summary_check_args(int argc, char **argv);
 int cmd_fit(int argc, char **argv);
+int cmd_fit_check_args(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
+int cmd_predict_check_args(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_report_check_args(int argc, char **argv);
 int cmd_segment(int argc, char **argv);
+int cmd_segment_check_args(int argc, char **argv);
 int cmd_attribute(int argc, char **argv);
+int cmd_attribute_check_args(int argc, char **argv);
 
 #endif

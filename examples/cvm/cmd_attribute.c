@@ -1027,6 +1027,42 @@ static const char *input_file(const cli_paths *p)
     return strcmp(f, "-") == 0 ? "<stdin>" : f;
 }
 
+/* The arguments, parsed and checked, and the run options they give;
+ * nothing is opened. */
+static int get_args(int argc, char **argv, attribution_args *p, int *model,
+                    cvm_attribution_run_options *ro)
+{
+    memset(p, 0, sizeof *p);
+    cli_paths_init(&p->paths);
+    p->order = p->max_steps = -1;
+    p->half_life_days = NAN;
+    p->shapley = -1;
+    if (parse(argc, argv, p)) {
+        return CLI_BAD;
+    }
+    *model = p->model ? model_index(p->model) : -1;
+    if (check_args(p, *model)) {
+        return CLI_BAD;
+    }
+    ro->model = *model;
+    ro->order = p->order >= 0 ? (int32_t)p->order : 1;
+    ro->max_steps = p->max_steps >= 0 ? (int32_t)p->max_steps : 0;
+    ro->use_nulls = !p->paths.no_null;
+    ro->shapley = p->shapley >= 0 ? p->shapley : CVM_SHAPLEY_CONVERSIONS;
+    if (!isnan(p->half_life_days)) {
+        ro->half_life_seconds = p->half_life_days * DAY_SECONDS;
+    }
+    return CLI_OK;
+}
+
+int cmd_attribute_check_args(int argc, char **argv)
+{
+    attribution_args p;
+    cvm_attribution_run_options ro = CVM_ATTRIBUTION_RUN_OPTIONS_INIT;
+    int model;
+    return get_args(argc, argv, &p, &model, &ro);
+}
+
 int cmd_attribute(int argc, char **argv)
 {
     attribution_args p;
@@ -1036,27 +1072,10 @@ int cmd_attribute(int argc, char **argv)
     credit c;
     cli_out out;
     int model, rc;
-    memset(&p, 0, sizeof p);
     memset(&c, 0, sizeof c);
     memset(&spend, 0, sizeof spend);
-    cli_paths_init(&p.paths);
-    p.order = p.max_steps = -1;
-    p.half_life_days = NAN;
-    p.shapley = -1;
-    if (parse(argc, argv, &p)) {
+    if (get_args(argc, argv, &p, &model, &ro) != CLI_OK) {
         return CLI_BAD;
-    }
-    model = p.model ? model_index(p.model) : -1;
-    if (check_args(&p, model)) {
-        return CLI_BAD;
-    }
-    ro.model = model;
-    ro.order = p.order >= 0 ? (int32_t)p.order : 1;
-    ro.max_steps = p.max_steps >= 0 ? (int32_t)p.max_steps : 0;
-    ro.use_nulls = !p.paths.no_null;
-    ro.shapley = p.shapley >= 0 ? p.shapley : CVM_SHAPLEY_CONVERSIONS;
-    if (!isnan(p.half_life_days)) {
-        ro.half_life_seconds = p.half_life_days * DAY_SECONDS;
     }
     p.col[COL_VALUE] = p.paths.col[COL_VALUE];
     rc = load(&a, &p.paths, p.col, "--delimiter");

@@ -288,24 +288,40 @@ static int fit_and_write(const fit_args *f, int32_t kind, const summary_data *d)
     return rc;
 }
 
+/* The arguments, parsed and checked; nothing is opened. */
+static int get_args(int argc, char **argv, fit_args *f, int32_t *kind)
+{
+    memset(f, 0, sizeof *f);
+    summary_spec_init(&f->spec);
+    cvm_fit_options_init(&f->fit, sizeof f->fit);
+    if (parse(argc, argv, f) || model_arg("fit", f->model, kind)) {
+        return CLI_BAD;
+    }
+    /* Gamma-Gamma reads x and the mean spend; the others x, t_x, T. */
+    f->spec.need[SUM_X] = NEED_REQUIRED;
+    f->spec.need[SUM_TX] = *kind == MODEL_GAMMAGAMMA ? NEED_SKIP : NEED_REQUIRED;
+    f->spec.need[SUM_T] = *kind == MODEL_GAMMAGAMMA ? NEED_SKIP : NEED_REQUIRED;
+    f->spec.need[SUM_M] = *kind == MODEL_GAMMAGAMMA ? NEED_REQUIRED : NEED_SKIP;
+    f->spec.need[SUM_W] = f->spec.named[SUM_W] ? NEED_REQUIRED : NEED_SKIP;
+    return CLI_OK;
+}
+
+int cmd_fit_check_args(int argc, char **argv)
+{
+    fit_args f;
+    int32_t kind;
+    return get_args(argc, argv, &f, &kind);
+}
+
 int cmd_fit(int argc, char **argv)
 {
     fit_args f;
     summary_data d;
     int32_t kind;
     int rc;
-    memset(&f, 0, sizeof f);
-    summary_spec_init(&f.spec);
-    cvm_fit_options_init(&f.fit, sizeof f.fit);
-    if (parse(argc, argv, &f) || model_arg("fit", f.model, &kind)) {
+    if (get_args(argc, argv, &f, &kind) != CLI_OK) {
         return CLI_BAD;
     }
-    /* Gamma-Gamma reads x and the mean spend; the others x, t_x, T. */
-    f.spec.need[SUM_X] = NEED_REQUIRED;
-    f.spec.need[SUM_TX] = kind == MODEL_GAMMAGAMMA ? NEED_SKIP : NEED_REQUIRED;
-    f.spec.need[SUM_T] = kind == MODEL_GAMMAGAMMA ? NEED_SKIP : NEED_REQUIRED;
-    f.spec.need[SUM_M] = kind == MODEL_GAMMAGAMMA ? NEED_REQUIRED : NEED_SKIP;
-    f.spec.need[SUM_W] = f.spec.named[SUM_W] ? NEED_REQUIRED : NEED_SKIP;
     rc = summary_read(&d, &f.spec);
     if (rc == CLI_OK) {
         rc = fit_and_write(&f, kind, &d);

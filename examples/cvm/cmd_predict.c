@@ -231,6 +231,36 @@ static int score_and_write(const predict_args *p, const summary_data *d, const c
     return rc;
 }
 
+/* The arguments, parsed and checked; nothing is opened. */
+static int get_args(int argc, char **argv, predict_args *p, int32_t *kind)
+{
+    memset(p, 0, sizeof *p);
+    p->horizon = NAN;
+    summary_spec_init(&p->spec);
+    cvm_value_options_init(&p->value, sizeof p->value);
+    cvm_fit_options_init(&p->fit, sizeof p->fit);
+    if (parse(argc, argv, p) || model_arg("predict", p->model, kind)) {
+        return CLI_BAD;
+    }
+    if (*kind == MODEL_GAMMAGAMMA) {
+        return cli_error("predict: gammagamma is the spend model; MODEL is a transaction model "
+                         "(bgnbd, pareto, mbgnbd, bgbb), and Gamma-Gamma is fitted alongside it "
+                         "from the monetary column");
+    }
+    p->spec.need[SUM_X] = p->spec.need[SUM_TX] = p->spec.need[SUM_T] = NEED_REQUIRED;
+    /* "--monetary none": no spend model, no expected_value and clv columns. */
+    p->spec.need[SUM_M] = strcmp(p->spec.col[SUM_M], "none") == 0 ? NEED_SKIP : NEED_IF_PRESENT;
+    p->spec.need[SUM_W] = p->spec.named[SUM_W] ? NEED_REQUIRED : NEED_SKIP;
+    return CLI_OK;
+}
+
+int cmd_predict_check_args(int argc, char **argv)
+{
+    predict_args p;
+    int32_t kind;
+    return get_args(argc, argv, &p, &kind);
+}
+
 int cmd_predict(int argc, char **argv)
 {
     predict_args p;
@@ -239,23 +269,9 @@ int cmd_predict(int argc, char **argv)
     cvm_spend *s = NULL;
     int32_t kind;
     int rc;
-    memset(&p, 0, sizeof p);
-    p.horizon = NAN;
-    summary_spec_init(&p.spec);
-    cvm_value_options_init(&p.value, sizeof p.value);
-    cvm_fit_options_init(&p.fit, sizeof p.fit);
-    if (parse(argc, argv, &p) || model_arg("predict", p.model, &kind)) {
+    if (get_args(argc, argv, &p, &kind) != CLI_OK) {
         return CLI_BAD;
     }
-    if (kind == MODEL_GAMMAGAMMA) {
-        return cli_error("predict: gammagamma is the spend model; MODEL is a transaction model "
-                         "(bgnbd, pareto, mbgnbd, bgbb), and Gamma-Gamma is fitted alongside it "
-                         "from the monetary column");
-    }
-    p.spec.need[SUM_X] = p.spec.need[SUM_TX] = p.spec.need[SUM_T] = NEED_REQUIRED;
-    /* "--monetary none": no spend model, no expected_value and clv columns. */
-    p.spec.need[SUM_M] = strcmp(p.spec.col[SUM_M], "none") == 0 ? NEED_SKIP : NEED_IF_PRESENT;
-    p.spec.need[SUM_W] = p.spec.named[SUM_W] ? NEED_REQUIRED : NEED_SKIP;
     rc = summary_read(&d, &p.spec);
     if (rc != CLI_OK) {
         return rc;

@@ -889,6 +889,31 @@ static int write_report(const report_args *r, const cvm_simulate_options *sim, c
     return rc;
 }
 
+/* The arguments, parsed and checked; nothing is opened. */
+static int get_args(int argc, char **argv, report_args *r, cvm_simulate_options *sim)
+{
+    memset(r, 0, sizeof *r);
+    cli_input_init(&r->in);
+    cli_paths_init(&r->paths);
+    r->top = 10;
+    sim->customers = SIM_CUSTOMERS;
+    sim->seed = SIM_SEED;
+    if (parse(argc, argv, r)) {
+        return CLI_BAD;
+    }
+    if (r->file == NULL) {
+        simulated_defaults(r, sim);
+    }
+    return check_split(r) ? CLI_BAD : CLI_OK;
+}
+
+int cmd_report_check_args(int argc, char **argv)
+{
+    report_args r;
+    cvm_simulate_options sim = CVM_SIMULATE_OPTIONS_INIT;
+    return get_args(argc, argv, &r, &sim);
+}
+
 int cmd_report(int argc, char **argv)
 {
     report_args r;
@@ -898,19 +923,7 @@ int cmd_report(int argc, char **argv)
     table t;
     results res;
     int rc;
-    memset(&r, 0, sizeof r);
-    cli_input_init(&r.in);
-    cli_paths_init(&r.paths);
-    r.top = 10;
-    sim.customers = SIM_CUSTOMERS;
-    sim.seed = SIM_SEED;
-    if (parse(argc, argv, &r)) {
-        return CLI_BAD;
-    }
-    if (r.file == NULL) {
-        simulated_defaults(&r, &sim);
-    }
-    if (check_split(&r)) {
+    if (get_args(argc, argv, &r, &sim) != CLI_OK) {
         return CLI_BAD;
     }
     if (cvm_customers_new(&c, &r.in.model) != CVM_OK) {

@@ -568,28 +568,43 @@ static int run(const segment_args *g, const summary_data *d)
     return rc;
 }
 
-int cmd_segment(int argc, char **argv)
+/* The arguments, parsed and checked; nothing is opened. */
+static int get_args(int argc, char **argv, segment_args *g)
 {
     static const cvm_rfm_options rfm_defaults = CVM_RFM_OPTIONS_INIT;
     static const cvm_kmeans_options kmeans_defaults = CVM_KMEANS_OPTIONS_INIT;
+    memset(g, 0, sizeof *g);
+    summary_spec_init(&g->spec);
+    g->rfm = rfm_defaults;
+    g->km = kmeans_defaults;
+    g->km.k = KMEANS_DEFAULT_K;
+    g->km.n_init = KMEANS_DEFAULT_N_INIT;
+    g->km.scaling = CVM_SCALE_LOG1P_ZSCORE;
+    g->nfeat = 3;
+    g->feat[0] = FEAT_RECENCY;
+    g->feat[1] = FEAT_FREQUENCY;
+    g->feat[2] = FEAT_MONETARY;
+    if (parse(argc, argv, g)) {
+        return CLI_BAD;
+    }
+    set_needs(g);
+    return CLI_OK;
+}
+
+int cmd_segment_check_args(int argc, char **argv)
+{
+    segment_args g;
+    return get_args(argc, argv, &g);
+}
+
+int cmd_segment(int argc, char **argv)
+{
     segment_args g;
     summary_data d;
     int rc;
-    memset(&g, 0, sizeof g);
-    summary_spec_init(&g.spec);
-    g.rfm = rfm_defaults;
-    g.km = kmeans_defaults;
-    g.km.k = KMEANS_DEFAULT_K;
-    g.km.n_init = KMEANS_DEFAULT_N_INIT;
-    g.km.scaling = CVM_SCALE_LOG1P_ZSCORE;
-    g.nfeat = 3;
-    g.feat[0] = FEAT_RECENCY;
-    g.feat[1] = FEAT_FREQUENCY;
-    g.feat[2] = FEAT_MONETARY;
-    if (parse(argc, argv, &g)) {
+    if (get_args(argc, argv, &g) != CLI_OK) {
         return CLI_BAD;
     }
-    set_needs(&g);
     rc = summary_read(&d, &g.spec);
     if (rc == CLI_OK) {
         rc = run(&g, &d);

@@ -38,7 +38,7 @@ static int parse(int argc, char **argv, cvm_simulate_options *o, const char **ou
     int bad = 0, have_params = 0;
     cli_args_init(&a, argc, argv, 2);
     while (!bad && (arg = cli_args_next(&a)) != NULL) {
-        unsigned long long u;
+        unsigned long long u = 0;
         if (cli_opt(&a, arg, "--customers", &bad)) {
             bad = bad || cli_parse_u64(arg, a.value, &u);
             o->customers = u;
@@ -80,25 +80,43 @@ static int parse(int argc, char **argv, cvm_simulate_options *o, const char **ou
     return bad;
 }
 
-int cmd_simulate(int argc, char **argv)
+/* The options, parsed and checked; nothing is opened or drawn. */
+static int get_args(int argc, char **argv, cvm_simulate_options *o, const char **path)
 {
-    cvm_simulate_options o = CVM_SIMULATE_OPTIONS_INIT, check;
-    const char *path = NULL;
-    cli_out out;
-    sink s;
+    cvm_simulate_options check;
     cvm_status st;
-    if (parse(argc, argv, &o, &path)) {
+    if (parse(argc, argv, o, path)) {
         return CLI_BAD;
     }
     /* Check the parameters before writing anything: with no customers the
      * library validates and draws nothing. */
-    check = o;
+    check = *o;
     check.customers = 0;
     st = cvm_simulate(&check, write_row, NULL);
     if (st != CVM_OK) {
         return cli_error("simulate: %s (parameters must be finite and positive, and the "
                          "simulated years within 1970..9999)",
                          cvm_strerror(st));
+    }
+    return CLI_OK;
+}
+
+int cmd_simulate_check_args(int argc, char **argv)
+{
+    cvm_simulate_options o = CVM_SIMULATE_OPTIONS_INIT;
+    const char *path = NULL;
+    return get_args(argc, argv, &o, &path);
+}
+
+int cmd_simulate(int argc, char **argv)
+{
+    cvm_simulate_options o = CVM_SIMULATE_OPTIONS_INIT;
+    const char *path = NULL;
+    cli_out out;
+    sink s;
+    cvm_status st;
+    if (get_args(argc, argv, &o, &path) != CLI_OK) {
+        return CLI_BAD;
     }
     if (cli_out_open(&out, path) != CLI_OK) {
         return CLI_BAD;

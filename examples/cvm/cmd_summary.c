@@ -119,24 +119,41 @@ static int write_summary(cvm_customers *c, const summary_args *s, int holdout)
     return rc;
 }
 
+/* The arguments, parsed and checked; nothing is opened. */
+static int get_args(int argc, char **argv, summary_args *s)
+{
+    memset(s, 0, sizeof *s);
+    cli_input_init(&s->in);
+    if (parse(argc, argv, s)) {
+        return CLI_BAD;
+    }
+    if (s->in.view.observation_end != CVM_TIME_NONE) {
+        if (s->in.model.calibration_end == CVM_TIME_NONE) {
+            return cli_error("summary: --observation-end needs --calibration-end");
+        }
+        if (s->in.view.observation_end <= s->in.model.calibration_end) {
+            return cli_error("summary: the observation end must be after the calibration end");
+        }
+    }
+    return CLI_OK;
+}
+
+int cmd_summary_check_args(int argc, char **argv)
+{
+    summary_args s;
+    return get_args(argc, argv, &s);
+}
+
 int cmd_summary(int argc, char **argv)
 {
     summary_args s;
     cvm_customers *c = NULL;
     cvm_status st;
     int holdout, rc;
-    memset(&s, 0, sizeof s);
-    cli_input_init(&s.in);
-    if (parse(argc, argv, &s)) {
+    if (get_args(argc, argv, &s) != CLI_OK) {
         return CLI_BAD;
     }
     holdout = s.in.view.observation_end != CVM_TIME_NONE;
-    if (holdout && s.in.model.calibration_end == CVM_TIME_NONE) {
-        return cli_error("summary: --observation-end needs --calibration-end");
-    }
-    if (holdout && s.in.view.observation_end <= s.in.model.calibration_end) {
-        return cli_error("summary: the observation end must be after the calibration end");
-    }
     st = cvm_customers_new(&c, &s.in.model);
     if (st != CVM_OK) {
         cli_error("summary: %s", cvm_strerror(st));

@@ -103,8 +103,9 @@ int cli_input_opt(cli_args *a, const char *arg, cli_input *in, int *bad)
     } else if (cli_opt(a, arg, "--unit-days", bad)) {
         if (!*bad && (cli_parse_u64(arg, a->value, &u) || u < 1 || u > 100000)) {
             *bad = cli_error("--unit-days: '%s' is not between 1 and 100000", a->value);
+        } else if (!*bad) {
+            in->view.unit_seconds = (int64_t)u * CVM_SECONDS_PER_DAY;
         }
-        in->view.unit_seconds = (int64_t)u * CVM_SECONDS_PER_DAY;
         in->unit_given = 1;
     } else if (cli_opt(a, arg, "--calibration-end", bad)) {
         *bad = *bad || cli_parse_date(arg, a->value, &in->model.calibration_end);

@@ -333,6 +333,9 @@ static cvm_status find_columns(cvm_attribution *a, cvm__csv *r, const cvm_paths_
     if (st == CVM_OK) {
         st = find_column(a, r, hdr, nh, o->null_column, &c->nulls);
     }
+    if (st != CVM_OK) {
+        return st; /* the columns after the missing one are unset */
+    }
     c->needed = c->path > c->conv ? c->path : c->conv;
     if (c->value != SIZE_MAX && c->value > c->needed) {
         c->needed = c->value;

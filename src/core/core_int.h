@@ -48,7 +48,8 @@ cvm_status cvm__options_init(void *opts, size_t size, const void *defaults, size
 
 /* snprintf into `buf` (`n` bytes, truncating) and return `status`. */
 cvm_status cvm__errf(char *buf, size_t n, cvm_status status, const char *fmt, ...) CVM__PRINTF(4, 5);
-cvm_status cvm__verrf(char *buf, size_t n, cvm_status status, const char *fmt, va_list ap);
+cvm_status cvm__verrf(char *buf, size_t n, cvm_status status, const char *fmt, va_list ap)
+    CVM__PRINTF(4, 0);
 
 /* Write `n` bytes of `s` into `buf` (`len` bytes) for a message: printable
  * ASCII kept, others as \xHH, cut with "..." past 40 characters. */
@@ -152,8 +153,12 @@ typedef struct cvm__csv_field {
     uint32_t column; /* 1-based byte column where the field starts, for messages */
 } cvm__csv_field;
 
-/* Files are read in chunks of this size (tests place records across it). */
+/* Files are read in chunks of this size (tests place records across it).
+ * The fuzzing build (tests/fuzz) makes it tiny so that short inputs cross
+ * chunk boundaries. */
+#ifndef CVM__CSV_CHUNK
 #define CVM__CSV_CHUNK ((size_t)1 << 20)
+#endif
 /* Longest record accepted, in bytes; longer ones are a CVM_E_PARSE error. */
 #define CVM__CSV_MAX_RECORD ((size_t)1 << 20)
 

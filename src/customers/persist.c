@@ -4,7 +4,6 @@
  * bit-identical summary. */
 #include "customers/customers_int.h"
 
-#include <math.h>
 #include <string.h>
 
 #define KIND_CUSTOMERS 1u
@@ -212,6 +211,22 @@ static cvm_status read_ids(const loader *l, cvm_customers *c)
     return CVM_OK;
 }
 
+/* Whether `period` holds a time a purchase can have, [0, 2^60): what
+ * cvm_customers_add() guarantees of every stored period, and what keeps
+ * origin + period * period_seconds (tracking.c) from overflowing. A period
+ * beyond 2^61 seconds from the origin cannot, so the product is formed only
+ * below that. */
+static int period_possible(const cvm_customers *c, int32_t period)
+{
+    const int64_t len = c->opts.period_seconds, lim = CVM__TIME_LIMIT;
+    int64_t start;
+    if (period > 2 * lim / len || period < -(2 * lim / len)) {
+        return 0;
+    }
+    start = c->opts.period_origin + (int64_t)period * len;
+    return start < lim && start + len > 0;
+}
+
 static cvm_status read_events_of(const loader *l, cvm_customers *c, size_t i,
                                  const unsigned char *p, uint32_t k)
 {
@@ -221,7 +236,9 @@ static cvm_status read_events_of(const loader *l, cvm_customers *c, size_t i,
         uint64_t bits = cvm__get_u64(p + 4);
         double amount;
         memcpy(&amount, &bits, 8);
-        if (period == INT32_MIN || period == INT32_MAX || !isfinite(amount) || amount < 0) {
+        /* What cvm_customers_add() accepts, so that sums stay finite. */
+        if (period == INT32_MIN || period == INT32_MAX || !period_possible(c, period) ||
+            !(amount >= 0 && amount <= CVM__MAX_AMOUNT)) {
             return bad(l, "transaction values");
         }
         if (cvm__record(c, i, period, amount) != CVM_OK) {
