@@ -625,11 +625,16 @@ START_TEST(prob_count_checks)
                                    {0.2, 50.0, 2.5, 0.5},
                                    {1e-3, 10.0, 1e3, 1e3}};
     static const double ts[] = {0.5, 39, 78};
-    const double step = tu_quick() ? 6 : 1; /* CVM_TEST_QUICK: k = 0, 6, 12, 18 */
+    /* CVM_TEST_QUICK (valgrind): 5 of the 15 pairs, k = 0, 6, 12, 18 */
+    const int quick = tu_quick();
+    const double step = quick ? 6 : 1;
     size_t i, j;
     for (i = 0; i < sizeof ps / sizeof *ps; i++) {
         for (j = 0; j < sizeof ts / sizeof *ts; j++) {
             double sum = 0, mean = 0, k;
+            if (quick && j != i % 3) {
+                continue;
+            }
             for (k = 0; k < 20; k += step) {
                 const double pk = ops->prob_count(ps[i], ts[j], k);
                 const double want = (double)ref_prob_count(ps[i], ts[j], k);
